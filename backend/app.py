@@ -1,0 +1,185 @@
+"""The application factory: assembles the spine and mounts one sub-app per domain under /api/v1/."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from backend import __version__
+from backend.appkeys import (
+    AUDIT,
+    AUTH,
+    BLOBS,
+    DATABASE,
+    HTTP_CLIENT,
+    JOBS,
+    KEYRING,
+    METRICS,
+    POLICY,
+    SETTINGS,
+    WORKER,
+)
+from backend.audit import routes as audit_routes
+from backend.audit.service import AuditLog
+from backend.auth import routes as auth_routes
+from backend.auth.service import AuthService
+from backend.auth.tokens import TokenCodec
+from backend.db import Database, migrate
+from backend.errors import ServiceUnavailable
+from backend.http import (
+    auth_middleware,
+    endpoint,
+    observe_middleware,
+    problem_middleware,
+    security_headers_middleware,
+)
+from backend.idempotency.middleware import idempotency_middleware
+from backend.jobs.queue import JobRegistry
+from backend.jobs.worker import Worker
+from backend.keys import load_keyring
+from backend.observability import Metrics
+from backend.openapi import DOCS_PAGE, build_openapi
+from backend.policy import spine_policy
+from backend.settings import Settings
+from backend.storage import routes as storage_routes
+from backend.storage.blobs import create_blob_store
+
+log = logging.getLogger("mobile_court.app")
+
+ops = web.RouteTableDef()
+
+
+@ops.get("/healthz")
+@endpoint("Liveness: the process answers", public=True, tags=("operations",),
+          response_content={"text/plain": {"schema": {"type": "string"}}})
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+@ops.get("/readyz")
+@endpoint("Readiness: the database answers", public=True, tags=("operations",),
+          response_content={"text/plain": {"schema": {"type": "string"}}}, errors=(503,))
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await asyncio.wait_for(request.config_dict[DATABASE].ping(), timeout=2)
+    except Exception as exc:
+        raise ServiceUnavailable("database unreachable") from exc
+    return web.Response(text="ready")
+
+
+@ops.get("/metrics")
+@endpoint("Prometheus metrics", public=True, tags=("operations",),
+          response_content={"text/plain": {"schema": {"type": "string"}}})
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=request.config_dict[METRICS].render(),
+                        content_type="text/plain", charset="utf-8")
+
+
+@ops.get("/api/v1/openapi.json")
+@endpoint("This API's OpenAPI 3.1 description", public=True, tags=("operations",),
+          response_content={"application/json": {"schema": {"type": "object"}}})
+async def openapi(request: web.Request) -> web.Response:
+    spec = build_openapi(request.app, title="Mobile court API", version=__version__)
+    return web.json_response(spec)
+
+
+@ops.get("/api/v1/docs")
+@endpoint("Readable API documentation", public=True, tags=("operations",),
+          response_content={"text/html": {"schema": {"type": "string"}}})
+async def docs(request: web.Request) -> web.Response:
+    return web.Response(text=DOCS_PAGE, content_type="text/html")
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.should_auto_migrate:
+        await migrate(settings)
+    database = await Database.open(settings)
+    app[DATABASE] = database
+    try:
+        yield
+    finally:
+        await database.close()
+
+
+async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=15, connect=5)
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        app[HTTP_CLIENT] = session
+        yield
+
+
+async def _blob_store_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = await create_blob_store(app[SETTINGS])
+    app[BLOBS] = store
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    worker = Worker(app[JOBS], settings, app[METRICS], app[DATABASE])
+    app[WORKER] = worker
+    if settings.run_worker:
+        await worker.start()
+    try:
+        yield
+    finally:
+        await worker.stop()
+
+
+async def _audit_checkpoint_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, audit = app[SETTINGS], app[AUDIT]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(settings.audit_checkpoint_interval_s)
+            try:
+                await audit.checkpoint()
+            except Exception:
+                log.exception("audit checkpoint failed; will retry next interval")
+
+    task = asyncio.create_task(loop()) if settings.run_worker else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def create_app(settings: Settings) -> web.Application:
+    keyring = load_keyring(settings)
+    audit = AuditLog(keyring.server_key)
+    codec = TokenCodec(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                       ttl_s=settings.access_token_ttl_s)
+
+    app = web.Application(
+        middlewares=[observe_middleware, problem_middleware, security_headers_middleware,
+                     auth_middleware, idempotency_middleware],
+        client_max_size=settings.max_json_body,
+    )
+    app[SETTINGS] = settings
+    app[KEYRING] = keyring
+    app[AUDIT] = audit
+    app[AUTH] = AuthService(codec, audit, refresh_ttl_s=settings.refresh_token_ttl_s)
+    app[METRICS] = Metrics()
+    app[POLICY] = spine_policy()
+    app[JOBS] = JobRegistry()
+
+    app.cleanup_ctx.extend(
+        [_database_ctx, _http_client_ctx, _blob_store_ctx, _worker_ctx, _audit_checkpoint_ctx]
+    )
+    app.add_routes(ops)
+    app.add_subapp("/api/v1/auth/", auth_routes.create_app())
+    app.add_subapp("/api/v1/audit/", audit_routes.create_app())
+    app.add_subapp("/api/v1/files/", storage_routes.create_app())
+    return app

@@ -1,0 +1,112 @@
+"""/api/v1/auth/: token refresh, logout, who am I, account disable, the public key set."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aiohttp import web
+
+from backend.appkeys import AUTH, KEYRING, POLICY
+from backend.auth.models import Account, AccountStatus
+from backend.auth.principal import ROLE_NAMES, Role
+from backend.auth.schemas import AccountOut, JwkOut, JwksOut, RefreshIn, RoleOut, TokenPairOut
+from backend.auth.service import TokenPair
+from backend.errors import NotFound
+from backend.http import endpoint, request_actor, require_principal
+from backend.schemas import Reason
+
+routes = web.RouteTableDef()
+TAGS = ("auth",)
+
+
+def token_pair_out(pair: TokenPair) -> TokenPairOut:
+    return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                        expires_in=pair.expires_in)
+
+
+def account_out(account: Account) -> AccountOut:
+    roles = [Role(r) for r in account.roles if r in Role._value2member_map_]
+    return AccountOut(
+        id=account.id,
+        display_name=account.display_name,
+        roles=[RoleOut(role=r, display_name=ROLE_NAMES[r]) for r in roles],
+        status=account.status.value,
+        court_code=account.court_code,
+        created_at=account.created_at,
+    )
+
+
+def parse_uuid(raw: str, what: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound(f"no such {what}") from None
+
+
+@routes.post("/refresh")
+@endpoint("Exchange a refresh token for a new token pair (the old one is spent)",
+          body=RefreshIn, response=TokenPairOut, public=True, tags=TAGS, errors=(401,))
+async def refresh(request: web.Request, *, body: RefreshIn) -> TokenPairOut:
+    pair = await request.config_dict[AUTH].refresh(body.refresh_token, request_actor(request))
+    return token_pair_out(pair)
+
+
+@routes.post("/logout")
+@endpoint("Sign out: this session's tokens stop working on the next request", status=204,
+          tags=TAGS)
+async def logout(request: web.Request) -> None:
+    await request.config_dict[AUTH].logout(require_principal(request), request_actor(request))
+
+
+@routes.get("/me")
+@endpoint("The signed-in account", response=AccountOut, tags=TAGS)
+async def me(request: web.Request) -> AccountOut:
+    principal = require_principal(request)
+    account = await Account.get_or_none(id=principal.account_id)
+    if account is None:
+        raise NotFound("no such account")
+    return account_out(account)
+
+
+async def _set_status(request: web.Request, body: Reason, status: AccountStatus) -> AccountOut:
+    principal = require_principal(request)
+    account_id = parse_uuid(request.match_info["account_id"], "account")
+    target = await Account.get_or_none(id=account_id)
+    if target is None:
+        raise NotFound("no such account")
+    policy = request.config_dict[POLICY]
+    action = "disable" if status is AccountStatus.DISABLED else "enable"
+    is_staff = any(r in {Role.JUDGE, Role.CLERK} for r in target.roles)
+    if not (is_staff and policy.permits(principal, action, "court_staff", target.court_code)):
+        policy.check(principal, action, "account", account_id)
+    updated = await request.config_dict[AUTH].set_account_status(
+        account_id, status, request_actor(request), body.reason)
+    return account_out(updated)
+
+
+@routes.post("/accounts/{account_id}/disable")
+@endpoint("Disable an account; all its sessions end on their next request",
+          body=Reason, response=AccountOut, tags=TAGS, errors=(403, 404))
+async def disable_account(request: web.Request, *, body: Reason) -> AccountOut:
+    return await _set_status(request, body, AccountStatus.DISABLED)
+
+
+@routes.post("/accounts/{account_id}/enable")
+@endpoint("Re-enable a disabled account", body=Reason, response=AccountOut, tags=TAGS,
+          errors=(403, 404))
+async def enable_account(request: web.Request, *, body: Reason) -> AccountOut:
+    return await _set_status(request, body, AccountStatus.ACTIVE)
+
+
+@routes.get("/jwks")
+@endpoint("Public keys that verify our access tokens (JWKS)", response=JwksOut, public=True,
+          tags=TAGS)
+async def jwks(request: web.Request) -> JwksOut:
+    keyring = request.config_dict[KEYRING]
+    return JwksOut(keys=[JwkOut(**key.public_jwk()) for key in keyring.jwt_keys])
+
+
+def create_app() -> web.Application:
+    app = web.Application()
+    app.add_routes(routes)
+    return app

@@ -1,0 +1,171 @@
+"""The `mobile-court` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from backend.settings import Settings
+
+Command = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.app import create_app
+    from backend.observability import configure_logging
+
+    configure_logging(settings.log_level)
+    web.run_app(create_app(settings), host=args.host or settings.host,
+                port=args.port or settings.port, access_log=None, print=None)
+    return 0
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.db import migrate
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            print(f"applied {app_label}.{name}")
+
+    await migrate(settings, progress=progress)
+    print("database is up to date")
+    return 0
+
+
+async def _makemigrations(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.db import makemigrations
+
+    await makemigrations(settings, args.name)
+    return 0
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    from backend.db import Database, migrate
+
+    if settings.should_auto_migrate:
+        await migrate(settings)
+    database = await Database.open(settings)
+    try:
+        return await work()
+    finally:
+        await database.close()
+
+
+async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.audit.service import AuditLog
+    from backend.keys import load_keyring
+
+    keyring = load_keyring(settings)
+    audit = AuditLog(keyring.server_key)
+
+    async def work() -> int:
+        report = await audit.verify({keyring.server_key.kid: keyring.server_key.public_key})
+        print(json.dumps({"ok": report.ok, "events": report.events,
+                          "checkpoints": report.checkpoints, "head_seq": report.head_seq,
+                          "problems": report.problems}, ensure_ascii=False, indent=2))
+        return 0 if report.ok else 1
+
+    return await _with_database(settings, work)
+
+
+async def _audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.audit.service import AuditLog
+    from backend.keys import load_keyring
+
+    audit = AuditLog(load_keyring(settings).server_key)
+
+    async def work() -> int:
+        created = await audit.checkpoint()
+        print(f"signed checkpoint at seq {created.seq}" if created else "nothing new to sign")
+        return 0
+
+    return await _with_database(settings, work)
+
+
+async def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.audit.service import AuditLog
+    from backend.auth.principal import Actor
+    from backend.auth.staff import create_staff_account
+    from backend.keys import load_keyring
+
+    audit = AuditLog(load_keyring(settings).server_key)
+    password = args.password or getpass.getpass("password for the new account: ")
+
+    async def work() -> int:
+        account = await create_staff_account(
+            audit=audit, username=args.username, display_name=args.display_name, role=args.role,
+            court_code=args.court, password=password, actor=Actor.system("cli"))
+        print(json.dumps({"id": str(account.id), "username": account.username,
+                          "roles": account.roles, "court_code": account.court_code}))
+        return 0
+
+    return await _with_database(settings, work)
+
+
+def _rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.keys import rotate_jwt_keys
+
+    key = rotate_jwt_keys(settings, keep=args.keep)
+    print(f"new signing key {key.kid}; restart servers to pick it up")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mobile-court", description="Mobile court backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server (and, embedded, the job worker)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    mk = sub.add_parser("makemigrations", help="(developers) write migrations for model changes")
+    mk.add_argument("--name")
+    mk.set_defaults(func=_makemigrations)
+
+    audit = sub.add_parser("audit", help="audit log tools").add_subparsers(dest="audit_cmd",
+                                                                           required=True)
+    audit.add_parser("verify", help="recompute the hash chain; exit 1 on any problem"
+                     ).set_defaults(func=_audit_verify)
+    audit.add_parser("checkpoint", help="sign the current chain head"
+                     ).set_defaults(func=_audit_checkpoint)
+
+    staff = sub.add_parser("create-staff", help="create a court staff or administrator account")
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--display-name", required=True)
+    staff.add_argument("--role", required=True,
+                       choices=["judge", "clerk", "court_admin", "system_admin"])
+    staff.add_argument("--court", help="court code, e.g. 浙0281 (not for system_admin)")
+    staff.add_argument("--password", help="omit to be prompted")
+    staff.set_defaults(func=_create_staff)
+
+    keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_cmd",
+                                                                        required=True)
+    rotate = keys.add_parser("rotate", help="add a new JWT signing key, keeping older ones")
+    rotate.add_argument("--keep", type=int, default=2, help="older keys kept for verification")
+    rotate.set_defaults(func=_rotate_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings()
+    func: Any = args.func
+    result = func(settings, args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    sys.exit(int(result or 0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Settings read once from the environment at the edge and passed down explicitly."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; names map to `MC_<NAME>` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MC_", extra="ignore", frozen=True)
+
+    mode: Mode = Mode.DEVELOPMENT
+    var_dir: Path = Path("./var")
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("MC_DATABASE_URL", "DATABASE_URL"),
+        description="sqlite://… or postgres://…; empty means the embedded SQLite file in var_dir",
+    )
+    db_pool_max: int = 10
+    auto_migrate: bool | None = Field(
+        default=None, description="apply migrations at server start; default: only for SQLite"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    jwt_issuer: str = "mobile-court"
+    jwt_audience: str = "mobile-court-api"
+    access_token_ttl_s: int = Field(default=600, ge=30, le=900)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=600)
+    # Secrets: when empty they are generated into var_dir/secrets (development only).
+    jwt_keys_file: Path | None = None
+    field_encryption_key: SecretStr | None = None
+    server_signing_key_file: Path | None = None
+
+    max_json_body: int = Field(default=256 * 1024, description="bytes for JSON bodies")
+    max_json_depth: int = 32
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    blob_backend: str = Field(default="local", pattern="^(local|s3)$")
+    blob_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "mobile-court"
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+
+    run_worker: bool = Field(default=True, description="run the job worker inside the server")
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    job_lease_s: int = Field(default=60, ge=5)
+    job_poll_s: float = Field(default=0.5, gt=0)
+    audit_checkpoint_interval_s: int = Field(default=3600, ge=1)
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("DATABASE_URL must start with sqlite:// or postgres://")
+        return value
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.var_dir / "secrets"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{(self.var_dir / 'mobile-court.sqlite3').resolve()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.effective_database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else not self.is_postgres
+
+    @property
+    def effective_blob_dir(self) -> Path:
+        return self.blob_dir or self.var_dir / "blobs"
