@@ -43,7 +43,7 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def _makemigrations(settings: Settings, args: argparse.Namespace) -> int:
     from backend.db import makemigrations
 
-    await makemigrations(settings, args.name)
+    await makemigrations(settings, tuple(args.apps), args.name)
     return 0
 
 
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     mk = sub.add_parser("makemigrations", help="(developers) write migrations for model changes")
+    mk.add_argument("apps", nargs="*", help="app labels (default: all)")
     mk.add_argument("--name")
     mk.set_defaults(func=_makemigrations)
 

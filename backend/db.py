@@ -92,7 +92,9 @@ async def migrate(settings: Settings, progress: Callable[[str, str, str], object
         await Tortoise.close_connections()
 
 
-async def makemigrations(settings: Settings, name: str | None = None) -> None:
+async def makemigrations(
+    settings: Settings, apps: tuple[str, ...] = (), name: str | None = None
+) -> None:
     """Developer command: write new migration files for model changes (tortoise's autodetector)."""
     from tortoise.cli.cli import CLIContext
     from tortoise.cli.cli import makemigrations as tortoise_makemigrations
@@ -100,6 +102,6 @@ async def makemigrations(settings: Settings, name: str | None = None) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(tortoise_config(settings), fh)
     try:
-        await tortoise_makemigrations(CLIContext(config=None, config_file=fh.name), (), False, name)
+        await tortoise_makemigrations(CLIContext(config=None, config_file=fh.name), apps, False, name)
     finally:
         Path(fh.name).unlink()
