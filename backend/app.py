@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -43,27 +44,37 @@ from backend.jobs.queue import JobRegistry
 from backend.jobs.worker import Worker
 from backend.keys import load_keyring
 from backend.observability import Metrics
-from backend.openapi import DOCS_PAGE, build_openapi
+from backend.openapi import build_openapi
 from backend.policy import spine_policy
 from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 
 log = logging.getLogger("mobile_court.app")
+STATIC_DIR = Path(__file__).parent / "static"
 
 ops = web.RouteTableDef()
 
 
 @ops.get("/healthz")
-@endpoint("Liveness: the process answers", public=True, tags=("operations",),
-          response_content={"text/plain": {"schema": {"type": "string"}}})
+@endpoint(
+    "Liveness: the process answers",
+    public=True,
+    tags=("operations",),
+    response_content={"text/plain": {"schema": {"type": "string"}}},
+)
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
 @ops.get("/readyz")
-@endpoint("Readiness: the database answers", public=True, tags=("operations",),
-          response_content={"text/plain": {"schema": {"type": "string"}}}, errors=(503,))
+@endpoint(
+    "Readiness: the database answers",
+    public=True,
+    tags=("operations",),
+    response_content={"text/plain": {"schema": {"type": "string"}}},
+    errors=(503,),
+)
 async def readyz(request: web.Request) -> web.Response:
     try:
         await asyncio.wait_for(request.config_dict[DATABASE].ping(), timeout=2)
@@ -73,26 +84,39 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @ops.get("/metrics")
-@endpoint("Prometheus metrics", public=True, tags=("operations",),
-          response_content={"text/plain": {"schema": {"type": "string"}}})
+@endpoint(
+    "Prometheus metrics",
+    public=True,
+    tags=("operations",),
+    response_content={"text/plain": {"schema": {"type": "string"}}},
+)
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.config_dict[METRICS].render(),
-                        content_type="text/plain", charset="utf-8")
+    return web.Response(
+        body=request.config_dict[METRICS].render(), content_type="text/plain", charset="utf-8"
+    )
 
 
 @ops.get("/api/v1/openapi.json")
-@endpoint("This API's OpenAPI 3.1 description", public=True, tags=("operations",),
-          response_content={"application/json": {"schema": {"type": "object"}}})
+@endpoint(
+    "This API's OpenAPI 3.1 description",
+    public=True,
+    tags=("operations",),
+    response_content={"application/json": {"schema": {"type": "object"}}},
+)
 async def openapi(request: web.Request) -> web.Response:
     spec = build_openapi(request.app, title="Mobile court API", version=__version__)
     return web.json_response(spec)
 
 
 @ops.get("/api/v1/docs")
-@endpoint("Readable API documentation", public=True, tags=("operations",),
-          response_content={"text/html": {"schema": {"type": "string"}}})
-async def docs(request: web.Request) -> web.Response:
-    return web.Response(text=DOCS_PAGE, content_type="text/html")
+@endpoint(
+    "Readable API documentation",
+    public=True,
+    tags=("operations",),
+    response_content={"text/html": {"schema": {"type": "string"}}},
+)
+async def docs(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "docs.html")
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -159,12 +183,21 @@ async def _audit_checkpoint_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     keyring = load_keyring(settings)
     audit = AuditLog(keyring.server_key)
-    codec = TokenCodec(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                       ttl_s=settings.access_token_ttl_s)
+    codec = TokenCodec(
+        keyring,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_s=settings.access_token_ttl_s,
+    )
 
     app = web.Application(
-        middlewares=[observe_middleware, problem_middleware, security_headers_middleware,
-                     auth_middleware, idempotency_middleware],
+        middlewares=[
+            observe_middleware,
+            problem_middleware,
+            security_headers_middleware,
+            auth_middleware,
+            idempotency_middleware,
+        ],
         client_max_size=settings.max_json_body,
     )
     app[SETTINGS] = settings

@@ -23,8 +23,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from backend.observability import configure_logging
 
     configure_logging(settings.log_level)
-    web.run_app(create_app(settings), host=args.host or settings.host,
-                port=args.port or settings.port, access_log=None, print=None)
+    web.run_app(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        access_log=None,
+        print=None,
+    )
     return 0
 
 
@@ -68,9 +73,19 @@ async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> int:
         report = await audit.verify({keyring.server_key.kid: keyring.server_key.public_key})
-        print(json.dumps({"ok": report.ok, "events": report.events,
-                          "checkpoints": report.checkpoints, "head_seq": report.head_seq,
-                          "problems": report.problems}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "events": report.events,
+                    "checkpoints": report.checkpoints,
+                    "head_seq": report.head_seq,
+                    "problems": report.problems,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0 if report.ok else 1
 
     return await _with_database(settings, work)
@@ -101,10 +116,24 @@ async def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> int:
         account = await create_staff_account(
-            audit=audit, username=args.username, display_name=args.display_name, role=args.role,
-            court_code=args.court, password=password, actor=Actor.system("cli"))
-        print(json.dumps({"id": str(account.id), "username": account.username,
-                          "roles": account.roles, "court_code": account.court_code}))
+            audit=audit,
+            username=args.username,
+            display_name=args.display_name,
+            role=args.role,
+            court_code=args.court,
+            password=password,
+            actor=Actor.system("cli"),
+        )
+        print(
+            json.dumps(
+                {
+                    "id": str(account.id),
+                    "username": account.username,
+                    "roles": account.roles,
+                    "court_code": account.court_code,
+                }
+            )
+        )
         return 0
 
     return await _with_database(settings, work)
@@ -133,24 +162,29 @@ def build_parser() -> argparse.ArgumentParser:
     mk.add_argument("--name")
     mk.set_defaults(func=_makemigrations)
 
-    audit = sub.add_parser("audit", help="audit log tools").add_subparsers(dest="audit_cmd",
-                                                                           required=True)
-    audit.add_parser("verify", help="recompute the hash chain; exit 1 on any problem"
-                     ).set_defaults(func=_audit_verify)
-    audit.add_parser("checkpoint", help="sign the current chain head"
-                     ).set_defaults(func=_audit_checkpoint)
+    audit = sub.add_parser("audit", help="audit log tools").add_subparsers(
+        dest="audit_cmd", required=True
+    )
+    audit.add_parser("verify", help="recompute the hash chain; exit 1 on any problem").set_defaults(
+        func=_audit_verify
+    )
+    audit.add_parser("checkpoint", help="sign the current chain head").set_defaults(
+        func=_audit_checkpoint
+    )
 
     staff = sub.add_parser("create-staff", help="create a court staff or administrator account")
     staff.add_argument("--username", required=True)
     staff.add_argument("--display-name", required=True)
-    staff.add_argument("--role", required=True,
-                       choices=["judge", "clerk", "court_admin", "system_admin"])
+    staff.add_argument(
+        "--role", required=True, choices=["judge", "clerk", "court_admin", "system_admin"]
+    )
     staff.add_argument("--court", help="court code, e.g. 浙0281 (not for system_admin)")
     staff.add_argument("--password", help="omit to be prompted")
     staff.set_defaults(func=_create_staff)
 
-    keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_cmd",
-                                                                        required=True)
+    keys = sub.add_parser("keys", help="key management").add_subparsers(
+        dest="keys_cmd", required=True
+    )
     rotate = keys.add_parser("rotate", help="add a new JWT signing key, keeping older ones")
     rotate.add_argument("--keep", type=int, default=2, help="older keys kept for verification")
     rotate.set_defaults(func=_rotate_keys)

@@ -8,6 +8,7 @@ on :class:`Database` and closed through it, because aiohttp may run cleanup in a
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -84,7 +85,9 @@ class Database:
         return str(self.connection().capabilities.dialect)
 
 
-async def migrate(settings: Settings, progress: Callable[[str, str, str], object] | None = None) -> None:
+async def migrate(
+    settings: Settings, progress: Callable[[str, str, str], object] | None = None
+) -> None:
     """Apply every pending migration (idempotent)."""
     try:
         await tortoise_migrate(config=tortoise_config(settings), progress=progress)
@@ -102,6 +105,8 @@ async def makemigrations(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(tortoise_config(settings), fh)
     try:
-        await tortoise_makemigrations(CLIContext(config=None, config_file=fh.name), apps, False, name)
+        await tortoise_makemigrations(
+            CLIContext(config=None, config_file=fh.name), apps, False, name
+        )
     finally:
-        Path(fh.name).unlink()
+        os.unlink(fh.name)

@@ -37,7 +37,7 @@ log = logging.getLogger("mobile_court.http")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 Handler = Callable[..., Awaitable[Any]]
-H = TypeVar("H", bound=Handler)
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def endpoint(
     request_content: Mapping[str, Any] | None = None,
     response_content: Mapping[str, Any] | None = None,
     errors: tuple[int, ...] = (),
-) -> Callable[[H], H]:
+) -> Callable[[Handler], RouteHandler]:
     """Declare a route handler: ``async def h(request, *, body=..., query=...)``.
 
     ``roles`` restricts the route to principals holding one of them (coarse gate; per-resource
@@ -93,7 +93,7 @@ def endpoint(
         errors=errors,
     )
 
-    def decorate(handler: H) -> H:
+    def decorate(handler: Handler) -> RouteHandler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
             if spec.roles is not None:
                 principal = require_principal(request)
@@ -117,7 +117,7 @@ def endpoint(
         wrapper.__qualname__ = handler.__qualname__
         wrapper.__doc__ = handler.__doc__
         wrapper.__endpoint__ = spec  # type: ignore[attr-defined]
-        return cast(H, wrapper)
+        return wrapper
 
     return decorate
 
@@ -201,11 +201,11 @@ def validate(model: type[M], data: Any, *, location: str) -> M:
 
 
 def current_principal(request: web.Request) -> Principal | None:
-    return request.get(PRINCIPAL)
+    return request[PRINCIPAL] if PRINCIPAL in request else None
 
 
 def require_principal(request: web.Request) -> Principal:
-    principal = request.get(PRINCIPAL)
+    principal = request[PRINCIPAL] if PRINCIPAL in request else None
     if principal is None:
         raise Unauthenticated()
     return principal
@@ -229,26 +229,24 @@ def problem_response(error: AppError, request: web.Request) -> web.Response:
     return response
 
 
-_HTTP_EXCEPTION_MAP: dict[int, type[AppError]] = {
-    400: BadRequest,
-    404: NotFound,
-    405: MethodNotAllowed,
-    413: PayloadTooLarge,
-    415: UnsupportedMediaType,
+_HTTP_EXCEPTION_MAP: dict[int, tuple[type[AppError], str]] = {
+    404: (NotFound, "no such resource"),
+    405: (MethodNotAllowed, "method not allowed on this resource"),
+    413: (PayloadTooLarge, "request body is too large"),
+    415: (UnsupportedMediaType, "unsupported content type"),
 }
 
 
 def _from_http_exception(exc: web.HTTPException) -> AppError:
-    error_cls = _HTTP_EXCEPTION_MAP.get(exc.status, BadRequest if exc.status < 500 else AppError)
-    detail = {
-        404: "no such resource",
-        405: "method not allowed on this resource",
-        413: "request body is too large",
-    }.get(exc.status, exc.reason or "request refused")
-    error = error_cls(detail)
-    if exc.status not in _HTTP_EXCEPTION_MAP and error_cls is BadRequest:
-        error = BadRequest(detail, code=f"http_{exc.status}")
-        error.status = exc.status  # type: ignore[misc]
+    """Router and framework errors (404, 405, 413 …) in the same problem+json shape."""
+    known = _HTTP_EXCEPTION_MAP.get(exc.status)
+    if known is not None:
+        error_cls, detail = known
+        error = error_cls(detail)
+    else:
+        error = BadRequest(
+            exc.reason or "request refused", code=f"http_{exc.status}", status=exc.status
+        )
     if isinstance(exc, web.HTTPMethodNotAllowed):
         error.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
     return error
@@ -273,7 +271,7 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
     started = time.perf_counter()
     status = 500
     try:
-        response = await handler(request)
+        response = cast(web.StreamResponse, await handler(request))
         status = response.status
         response.headers["X-Request-Id"] = request_id
         return response
@@ -342,9 +340,7 @@ def no_store(response: web.StreamResponse) -> web.StreamResponse:
 
 
 @web.middleware
-async def security_headers_middleware(
-    request: web.Request, handler: Handler
-) -> web.StreamResponse:
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = cast(web.StreamResponse, await handler(request))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.path.startswith("/api/"):

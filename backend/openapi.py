@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from backend.errors import PROBLEM_BASE
 from backend.http import PROBLEM_CONTENT_TYPE, EndpointSpec, endpoint_spec
@@ -15,9 +15,16 @@ from backend.http import PROBLEM_CONTENT_TYPE, EndpointSpec, endpoint_spec
 _PATH_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
 _STATUS_TEXT = {
-    400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-    409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
-    422: "Validation failed", 429: "Rate limited", 502: "Upstream failure",
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Rate limited",
+    502: "Upstream failure",
     503: "Service unavailable",
 }
 
@@ -67,9 +74,13 @@ def iter_routes(app: web.Application) -> list[tuple[str, str, Any]]:
     return found
 
 
-def _operation(method: str, path: str, spec: EndpointSpec, models: dict[Any, Any]) -> dict[str, Any]:
+def _operation(
+    method: str, path: str, spec: EndpointSpec, models: dict[Any, Any]
+) -> dict[str, Any]:
     def ref(model: type[BaseModel]) -> dict[str, Any]:
-        return models[(model, "validation" if model in (spec.body, spec.query) else "serialization")]
+        mode = "validation" if model in (spec.body, spec.query) else "serialization"
+        schema: dict[str, Any] = models[(model, mode)]
+        return schema
 
     op: dict[str, Any] = {
         "summary": spec.summary,
@@ -85,18 +96,22 @@ def _operation(method: str, path: str, spec: EndpointSpec, models: dict[Any, Any
     if spec.query is not None:
         for name, field in spec.query.model_fields.items():
             schema = spec.query.model_json_schema()["properties"].get(name, {})
-            params.append({
-                "name": field.alias or name,
-                "in": "query",
-                "required": field.is_required(),
-                "schema": schema,
-                **({"description": field.description} if field.description else {}),
-            })
+            params.append(
+                {
+                    "name": field.alias or name,
+                    "in": "query",
+                    "required": field.is_required(),
+                    "schema": schema,
+                    **({"description": field.description} if field.description else {}),
+                }
+            )
     if params:
         op["parameters"] = params
     if spec.body is not None:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": ref(spec.body)}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(spec.body)}},
+        }
     elif spec.request_content is not None:
         op["requestBody"] = {"required": True, "content": dict(spec.request_content)}
     ok: dict[str, Any] = {"description": "OK" if spec.status != 201 else "Created"}
@@ -116,8 +131,10 @@ def _operation(method: str, path: str, spec: EndpointSpec, models: dict[Any, Any
     if spec.roles is not None:
         error_codes.add(403)
     for status in sorted(error_codes):
-        responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Error"),
-                                  "content": problem}
+        responses[str(status)] = {
+            "description": _STATUS_TEXT.get(status, "Error"),
+            "content": problem,
+        }
     op["responses"] = responses
     if not spec.public:
         op["security"] = [{"bearer": []}]
@@ -128,15 +145,18 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
     routes = [(m, p, endpoint_spec(h)) for m, p, h in iter_routes(app)]
     documented = [(m, p, s) for m, p, s in routes if s is not None]
     inputs = {s.body for _, _, s in documented if s.body} | {
-        s.query for _, _, s in documented if s.query}
+        s.query for _, _, s in documented if s.query
+    }
     outputs = {s.response for _, _, s in documented if s.response}
-    keyed = [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs]
+    keyed: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in inputs]
+    keyed += [(m, "serialization") for m in outputs]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for method, path, spec in sorted(documented, key=lambda r: (r[1], r[0])):
         assert spec is not None
         paths.setdefault(_PATH_PARAM.sub(r"{\1}", path), {})[method.lower()] = _operation(
-            method, path, spec, refs)
+            method, path, spec, refs
+        )
     schemas = dict(defs.get("$defs", {}))
     schemas["Problem"] = PROBLEM_SCHEMA
     return {
@@ -150,8 +170,9 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }
 
@@ -159,44 +180,3 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
 def undocumented_routes(app: web.Application) -> list[str]:
     """Routes without an endpoint declaration: a test keeps this list empty."""
     return [f"{m} {p}" for m, p, h in iter_routes(app) if endpoint_spec(h) is None]
-
-
-DOCS_PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>移动微法院 API / Mobile court API</title>
-<style>
- body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f5f6f8;color:#222}
- header{background:#07c160;color:#fff;padding:16px 24px} h1{margin:0;font-size:20px}
- main{max-width:1000px;margin:0 auto;padding:16px} .op{background:#fff;border-radius:8px;margin:8px 0;
- padding:10px 14px;box-shadow:0 1px 2px rgba(0,0,0,.08)} .m{display:inline-block;min-width:64px;
- font-weight:700;text-transform:uppercase}.get{color:#0a7}.post{color:#06c}.put,.patch{color:#c80}
- .delete{color:#c33} code{font-size:13px} .pub{font-size:12px;color:#888;margin-left:8px}
- details pre{background:#f0f0f0;padding:8px;overflow:auto;font-size:12px} h2{font-size:16px;margin-top:24px}
-</style></head><body>
-<header><h1>移动微法院 API · Mobile court API</h1>
-<div>OpenAPI 3.1: <a style="color:#fff" href="openapi.json">openapi.json</a></div></header>
-<main id="ops">Loading…</main>
-<script type="module">
-const spec = await (await fetch('openapi.json')).json();
-const main = document.getElementById('ops'); main.textContent = '';
-const byTag = {};
-for (const [path, ops] of Object.entries(spec.paths))
-  for (const [method, op] of Object.entries(ops)) (byTag[op.tags[0]] ??= []).push([path, method, op]);
-for (const [tag, ops] of Object.entries(byTag).sort()) {
-  const h = document.createElement('h2'); h.textContent = tag; main.append(h);
-  for (const [path, method, op] of ops) {
-    const div = document.createElement('div'); div.className = 'op';
-    const head = document.createElement('div');
-    const m = document.createElement('span'); m.className = 'm ' + method; m.textContent = method;
-    const p = document.createElement('code'); p.textContent = path;
-    head.append(m, p);
-    if (!op.security) { const s = document.createElement('span'); s.className='pub'; s.textContent='public'; head.append(s); }
-    const d = document.createElement('details'); const s = document.createElement('summary');
-    s.textContent = op.summary; const pre = document.createElement('pre');
-    pre.textContent = JSON.stringify({parameters: op.parameters, requestBody: op.requestBody, responses: op.responses}, null, 2);
-    d.append(s, pre); div.append(head, d); main.append(div);
-  }
-}
-</script></body></html>
-"""

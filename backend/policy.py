@@ -84,8 +84,9 @@ class Policy:
                 raise ValueError(f"rule for {key} registered twice")
             self.rules[key] = rule
 
-    def allow_case_relations(self, resource_type: str, actions: Iterable[str],
-                             relations: Iterable[str]) -> None:
+    def allow_case_relations(
+        self, resource_type: str, actions: Iterable[str], relations: Iterable[str]
+    ) -> None:
         """Allow when the principal has any of ``relations`` to the resource's case."""
         wanted = frozenset(relations)
         self.case_scoped.add(resource_type)
@@ -97,15 +98,17 @@ class Policy:
 
         self.allow(resource_type, actions, rule)
 
-    def permits(self, principal: Principal | None, action: str, resource_type: str,
-                resource: object = None) -> bool:
+    def permits(
+        self, principal: Principal | None, action: str, resource_type: str, resource: object = None
+    ) -> bool:
         if principal is None:
             return False
         rule = self.rules.get((resource_type, action))
         return rule is not None and rule(principal, resource)
 
-    def check(self, principal: Principal | None, action: str, resource_type: str,
-              resource: object = None) -> None:
+    def check(
+        self, principal: Principal | None, action: str, resource_type: str, resource: object = None
+    ) -> None:
         if self.permits(principal, action, resource_type, resource):
             return
         if resource_type in self.case_scoped:

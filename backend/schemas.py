@@ -21,8 +21,11 @@ class Output(BaseModel):
 
 class PageQuery(Input):
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200,
-                               description="opaque cursor from the previous page's next_cursor")
+    cursor: str | None = Field(
+        default=None,
+        max_length=200,
+        description="opaque cursor from the previous page's next_cursor",
+    )
 
 
 class Page(Output, Generic[T]):

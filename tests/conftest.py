@@ -69,14 +69,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def _truncate_postgres(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
-        tables = [r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'tortoise_migrations'")]
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'tortoise_migrations'"
+            )
+        ]
         # Triggers keep audit_event append-only; a test reset is the one place allowed past them.
         await conn.execute("SET session_replication_role = replica")
         await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
-        await conn.execute(
-            "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1)", "0" * 64)
+        await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1)", "0" * 64)
     finally:
         await conn.close()
 
@@ -131,18 +134,23 @@ class Accounts:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
-    async def create(self, *roles: Role, court_code: str | None = None,
-                     name: str = "测试用户") -> Account:
-        return await Account.create(id=uuid.uuid4(), display_name=name,
-                                    roles=[r.value for r in roles or (Role.LITIGANT,)],
-                                    court_code=court_code)
+    async def create(
+        self, *roles: Role, court_code: str | None = None, name: str = "测试用户"
+    ) -> Account:
+        return await Account.create(
+            id=uuid.uuid4(),
+            display_name=name,
+            roles=[r.value for r in roles or (Role.LITIGANT,)],
+            court_code=court_code,
+        )
 
     async def tokens(self, account: Account) -> dict[str, str]:
         pair = await self.app[AUTH].start_session(account, Actor.system("test"), method="test")
         return {"access": pair.access_token, "refresh": pair.refresh_token}
 
-    async def headers(self, *roles: Role, court_code: str | None = None
-                      ) -> tuple[Account, dict[str, str]]:
+    async def headers(
+        self, *roles: Role, court_code: str | None = None
+    ) -> tuple[Account, dict[str, str]]:
         account = await self.create(*roles, court_code=court_code)
         tokens = await self.tokens(account)
         return account, {"Authorization": f"Bearer {tokens['access']}"}

@@ -19,7 +19,7 @@ class AuditEvent(Model):
     action = fields.CharField(max_length=64, db_index=True)
     resource_type = fields.CharField(max_length=32)
     resource_id = fields.CharField(max_length=64, null=True, db_index=True)
-    details = fields.JSONField(default=dict)
+    details: dict[str, object] = fields.JSONField(default=dict)
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64, unique=True)
 

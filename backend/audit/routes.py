@@ -54,8 +54,9 @@ class CheckpointOut(Output):
 
 
 @routes.get("/events")
-@endpoint("Audit events, newest first", query=EventQuery, response=EventPage, tags=TAGS,
-          errors=(403,))
+@endpoint(
+    "Audit events, newest first", query=EventQuery, response=EventPage, tags=TAGS, errors=(403,)
+)
 async def list_events(request: web.Request, *, query: EventQuery) -> EventPage:
     request.config_dict[POLICY].check(require_principal(request), "read", "audit_log")
     rows = AuditEvent.all().order_by("-seq")
@@ -70,25 +71,38 @@ async def list_events(request: web.Request, *, query: EventQuery) -> EventPage:
     events = await rows.limit(query.limit + 1)
     more = len(events) > query.limit
     events = events[: query.limit]
-    return EventPage(items=[EventOut.model_validate(e) for e in events],
-                     next_cursor=str(events[-1].seq) if more else None)
+    return EventPage(
+        items=[EventOut.model_validate(e) for e in events],
+        next_cursor=str(events[-1].seq) if more else None,
+    )
 
 
 @routes.post("/verify")
-@endpoint("Recompute the whole chain and check the signed checkpoints", response=VerifyOut,
-          tags=TAGS, errors=(403,))
+@endpoint(
+    "Recompute the whole chain and check the signed checkpoints",
+    response=VerifyOut,
+    tags=TAGS,
+    errors=(403,),
+)
 async def verify(request: web.Request) -> VerifyOut:
     request.config_dict[POLICY].check(require_principal(request), "verify", "audit_log")
     keyring = request.config_dict[KEYRING]
-    report = await request.config_dict[AUDIT].verify({keyring.server_key.kid:
-                                                      keyring.server_key.public_key})
-    return VerifyOut(ok=report.ok, events=report.events, checkpoints=report.checkpoints,
-                     head_seq=report.head_seq, problems=report.problems[:100])
+    report = await request.config_dict[AUDIT].verify(
+        {keyring.server_key.kid: keyring.server_key.public_key}
+    )
+    return VerifyOut(
+        ok=report.ok,
+        events=report.events,
+        checkpoints=report.checkpoints,
+        head_seq=report.head_seq,
+        problems=report.problems[:100],
+    )
 
 
 @routes.post("/checkpoints")
-@endpoint("Sign the current head of the chain now", response=CheckpointOut, tags=TAGS,
-          errors=(403,))
+@endpoint(
+    "Sign the current head of the chain now", response=CheckpointOut, tags=TAGS, errors=(403,)
+)
 async def checkpoint(request: web.Request) -> CheckpointOut:
     request.config_dict[POLICY].check(require_principal(request), "verify", "audit_log")
     created = await request.config_dict[AUDIT].checkpoint()

@@ -166,7 +166,9 @@ class AuditLog:
     ) -> VerifyReport:
         """Recompute the chain from genesis; report every break, gap and bad checkpoint."""
         report = VerifyReport()
-        checkpoints = {c.seq: c for c in await AuditCheckpoint.all().order_by("seq")}
+        checkpoints: dict[int, AuditCheckpoint] = {
+            c.seq: c for c in await AuditCheckpoint.all().order_by("seq")
+        }
         report.checkpoints = len(checkpoints)
         for cp in checkpoints.values():
             key = public_keys.get(cp.key_id)
@@ -190,14 +192,16 @@ class AuditLog:
                         f"seq {expected_seq}..{event.seq - 1} missing (deleted or reordered)"
                     )
                 if event.prev_hash != prev:
-                    report.problems.append(f"seq {event.seq}: prev_hash does not link to seq "
-                                           f"{event.seq - 1}")
+                    report.problems.append(
+                        f"seq {event.seq}: prev_hash does not link to seq {event.seq - 1}"
+                    )
                 recomputed = chain_hash(prev, event)
                 if recomputed != event.hash:
-                    report.problems.append(f"seq {event.seq}: content does not match its hash "
-                                           "(edited)")
-                cp = checkpoints.get(event.seq)
-                if cp is not None and cp.hash != recomputed:
+                    report.problems.append(
+                        f"seq {event.seq}: content does not match its hash (edited)"
+                    )
+                signed = checkpoints.get(event.seq)
+                if signed is not None and signed.hash != recomputed:
                     report.problems.append(f"seq {event.seq}: differs from signed checkpoint")
                 prev, expected_seq = recomputed, event.seq + 1
                 report.events += 1

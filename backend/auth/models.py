@@ -18,7 +18,7 @@ class Account(Model):
 
     id = fields.UUIDField(primary_key=True)
     display_name = fields.CharField(max_length=100)
-    roles = fields.JSONField(default=list)
+    roles: list[str] = fields.JSONField(default=list)
     status = fields.CharEnumField(AccountStatus, default=AccountStatus.ACTIVE, max_length=16)
     court_code = fields.CharField(max_length=16, null=True, db_index=True)
     username = fields.CharField(max_length=64, null=True, unique=True)

@@ -68,8 +68,9 @@ class Actor:
         return cls(subject=None, roles=(what,))
 
     @classmethod
-    def of(cls, principal: Principal | None, *, ip: str | None = None,
-           request_id: str | None = None) -> Actor:
+    def of(
+        cls, principal: Principal | None, *, ip: str | None = None, request_id: str | None = None
+    ) -> Actor:
         if principal is None:
             return cls(subject=None, roles=("anonymous",), ip=ip, request_id=request_id)
         return cls(

@@ -20,8 +20,9 @@ TAGS = ("auth",)
 
 
 def token_pair_out(pair: TokenPair) -> TokenPairOut:
-    return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                        expires_in=pair.expires_in)
+    return TokenPairOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
 
 
 def account_out(account: Account) -> AccountOut:
@@ -44,16 +45,21 @@ def parse_uuid(raw: str, what: str) -> UUID:
 
 
 @routes.post("/refresh")
-@endpoint("Exchange a refresh token for a new token pair (the old one is spent)",
-          body=RefreshIn, response=TokenPairOut, public=True, tags=TAGS, errors=(401,))
+@endpoint(
+    "Exchange a refresh token for a new token pair (the old one is spent)",
+    body=RefreshIn,
+    response=TokenPairOut,
+    public=True,
+    tags=TAGS,
+    errors=(401,),
+)
 async def refresh(request: web.Request, *, body: RefreshIn) -> TokenPairOut:
     pair = await request.config_dict[AUTH].refresh(body.refresh_token, request_actor(request))
     return token_pair_out(pair)
 
 
 @routes.post("/logout")
-@endpoint("Sign out: this session's tokens stop working on the next request", status=204,
-          tags=TAGS)
+@endpoint("Sign out: this session's tokens stop working on the next request", status=204, tags=TAGS)
 async def logout(request: web.Request) -> None:
     await request.config_dict[AUTH].logout(require_principal(request), request_actor(request))
 
@@ -80,27 +86,35 @@ async def _set_status(request: web.Request, body: Reason, status: AccountStatus)
     if not (is_staff and policy.permits(principal, action, "court_staff", target.court_code)):
         policy.check(principal, action, "account", account_id)
     updated = await request.config_dict[AUTH].set_account_status(
-        account_id, status, request_actor(request), body.reason)
+        account_id, status, request_actor(request), body.reason
+    )
     return account_out(updated)
 
 
 @routes.post("/accounts/{account_id}/disable")
-@endpoint("Disable an account; all its sessions end on their next request",
-          body=Reason, response=AccountOut, tags=TAGS, errors=(403, 404))
+@endpoint(
+    "Disable an account; all its sessions end on their next request",
+    body=Reason,
+    response=AccountOut,
+    tags=TAGS,
+    errors=(403, 404),
+)
 async def disable_account(request: web.Request, *, body: Reason) -> AccountOut:
     return await _set_status(request, body, AccountStatus.DISABLED)
 
 
 @routes.post("/accounts/{account_id}/enable")
-@endpoint("Re-enable a disabled account", body=Reason, response=AccountOut, tags=TAGS,
-          errors=(403, 404))
+@endpoint(
+    "Re-enable a disabled account", body=Reason, response=AccountOut, tags=TAGS, errors=(403, 404)
+)
 async def enable_account(request: web.Request, *, body: Reason) -> AccountOut:
     return await _set_status(request, body, AccountStatus.ACTIVE)
 
 
 @routes.get("/jwks")
-@endpoint("Public keys that verify our access tokens (JWKS)", response=JwksOut, public=True,
-          tags=TAGS)
+@endpoint(
+    "Public keys that verify our access tokens (JWKS)", response=JwksOut, public=True, tags=TAGS
+)
 async def jwks(request: web.Request) -> JwksOut:
     keyring = request.config_dict[KEYRING]
     return JwksOut(keys=[JwkOut(**key.public_jwk()) for key in keyring.jwt_keys])

@@ -41,8 +41,9 @@ class AuthService:
         self.audit = audit
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
 
-    async def start_session(self, account: Account, actor: Actor, *, client: str = "",
-                            method: str = "unknown") -> TokenPair:
+    async def start_session(
+        self, account: Account, actor: Actor, *, client: str = "", method: str = "unknown"
+    ) -> TokenPair:
         """Sign an account in: a new refresh-token family plus an access token."""
         if account.status is not AccountStatus.ACTIVE:
             raise Unauthenticated("this account is disabled", code="account_disabled")
@@ -55,20 +56,30 @@ class AuthService:
                 client=client[:120],
                 using_db=conn,
             )
-            await RefreshToken.create(session=session, token_hash=_hash_refresh(refresh),
-                                      using_db=conn)
-            await self.audit.record(conn, actor, "auth.login", "account", str(account.id),
-                                    {"session_id": str(session.id), "method": method})
+            await RefreshToken.create(
+                session=session, token_hash=_hash_refresh(refresh), using_db=conn
+            )
+            await self.audit.record(
+                conn,
+                actor,
+                "auth.login",
+                "account",
+                str(account.id),
+                {"session_id": str(session.id), "method": method},
+            )
         access, ttl = self.codec.issue(account.id, session.id)
         return TokenPair(access, refresh, ttl, session.id)
 
     async def authenticate(self, access_token: str) -> Principal:
         """Verify the token, then the session and account, so revocation applies at once."""
         claims = self.codec.verify(access_token)
-        row = await (
-            AuthSession.filter(id=claims.session_id)
-            .values("account_id", "revoked_at", "expires_at", "account__status",
-                    "account__roles", "account__court_code")
+        row = await AuthSession.filter(id=claims.session_id).values(
+            "account_id",
+            "revoked_at",
+            "expires_at",
+            "account__status",
+            "account__roles",
+            "account__court_code",
         )
         if not row:
             raise Unauthenticated("session not found", code="session_revoked")
@@ -97,8 +108,11 @@ class AuthService:
         reuse_detected = False
         async with in_transaction() as conn:
             token = await (
-                RefreshToken.select_for_update().using_db(conn)
-                .filter(token_hash=token_hash).select_related("session__account").first()
+                RefreshToken.select_for_update()
+                .using_db(conn)
+                .filter(token_hash=token_hash)
+                .select_related("session__account")
+                .first()
             )
             if token is None:
                 raise Unauthenticated("unknown refresh token", code="invalid_refresh_token")
@@ -108,11 +122,15 @@ class AuthService:
                 reuse_detected = True
                 if session.revoked_at is None:
                     session.revoked_at, session.revoke_reason = now, "refresh_reuse"
-                    await session.save(using_db=conn, update_fields=["revoked_at",
-                                                                     "revoke_reason"])
+                    await session.save(using_db=conn, update_fields=["revoked_at", "revoke_reason"])
                     await self.audit.record(
-                        conn, actor, "auth.refresh_reuse_detected", "account",
-                        str(session.account.id), {"session_id": str(session.id)})
+                        conn,
+                        actor,
+                        "auth.refresh_reuse_detected",
+                        "account",
+                        str(session.account.id),
+                        {"session_id": str(session.id)},
+                    )
             elif session.revoked_at is not None:
                 raise Unauthenticated("session revoked; sign in again", code="session_revoked")
             elif session.expires_at <= now:
@@ -123,8 +141,9 @@ class AuthService:
                 token.used_at = now
                 await token.save(using_db=conn, update_fields=["used_at"])
                 new_refresh = secrets.token_urlsafe(32)
-                await RefreshToken.create(session=session, token_hash=_hash_refresh(new_refresh),
-                                          using_db=conn)
+                await RefreshToken.create(
+                    session=session, token_hash=_hash_refresh(new_refresh), using_db=conn
+                )
         if reuse_detected:
             raise Unauthenticated(
                 "refresh token already used; every session of this sign-in is revoked",
@@ -135,16 +154,24 @@ class AuthService:
 
     async def logout(self, principal: Principal, actor: Actor) -> None:
         async with in_transaction() as conn:
-            updated = await AuthSession.filter(
-                id=principal.session_id, revoked_at__isnull=True
-            ).using_db(conn).update(revoked_at=datetime.now(UTC), revoke_reason="logout")
+            updated = (
+                await AuthSession.filter(id=principal.session_id, revoked_at__isnull=True)
+                .using_db(conn)
+                .update(revoked_at=datetime.now(UTC), revoke_reason="logout")
+            )
             if updated:
-                await self.audit.record(conn, actor, "auth.logout", "account",
-                                        principal.subject,
-                                        {"session_id": str(principal.session_id)})
+                await self.audit.record(
+                    conn,
+                    actor,
+                    "auth.logout",
+                    "account",
+                    principal.subject,
+                    {"session_id": str(principal.session_id)},
+                )
 
-    async def set_account_status(self, account_id: UUID, status: AccountStatus,
-                                 actor: Actor, reason: str) -> Account:
+    async def set_account_status(
+        self, account_id: UUID, status: AccountStatus, actor: Actor, reason: str
+    ) -> Account:
         """Disable (revoking every session at once) or re-enable an account."""
         async with in_transaction() as conn:
             account = await Account.select_for_update().using_db(conn).get_or_none(id=account_id)
@@ -153,15 +180,20 @@ class AuthService:
             now = datetime.now(UTC)
             account.status = status
             account.disabled_at = now if status is AccountStatus.DISABLED else None
-            await account.save(using_db=conn, update_fields=["status", "disabled_at",
-                                                             "updated_at"])
+            await account.save(using_db=conn, update_fields=["status", "disabled_at", "updated_at"])
             revoked = 0
             if status is AccountStatus.DISABLED:
-                revoked = await AuthSession.filter(
-                    account_id=account_id, revoked_at__isnull=True
-                ).using_db(conn).update(revoked_at=now, revoke_reason="account_disabled")
+                revoked = (
+                    await AuthSession.filter(account_id=account_id, revoked_at__isnull=True)
+                    .using_db(conn)
+                    .update(revoked_at=now, revoke_reason="account_disabled")
+                )
             await self.audit.record(
-                conn, actor,
+                conn,
+                actor,
                 "account.disabled" if status is AccountStatus.DISABLED else "account.enabled",
-                "account", str(account_id), {"reason": reason[:200], "sessions_revoked": revoked})
+                "account",
+                str(account_id),
+                {"reason": reason[:200], "sessions_revoked": revoked},
+            )
         return account

@@ -16,8 +16,14 @@ STAFF_ROLES = frozenset({Role.JUDGE, Role.CLERK, Role.COURT_ADMIN, Role.SYSTEM_A
 
 
 async def create_staff_account(
-    *, audit: AuditLog, username: str, display_name: str, role: str, court_code: str | None,
-    password: str, actor: Actor,
+    *,
+    audit: AuditLog,
+    username: str,
+    display_name: str,
+    role: str,
+    court_code: str | None,
+    password: str,
+    actor: Actor,
 ) -> Account:
     try:
         staff_role = Role(role)
@@ -35,9 +41,20 @@ async def create_staff_account(
         if await Account.filter(username=username).using_db(conn).exists():
             raise Conflict(f"username {username!r} is taken", code="username_taken")
         account = await Account.create(
-            id=uuid4(), display_name=display_name, roles=[staff_role.value],
+            id=uuid4(),
+            display_name=display_name,
+            roles=[staff_role.value],
             court_code=court_code if staff_role is not Role.SYSTEM_ADMIN else None,
-            username=username, password_hash=hash_password(password), using_db=conn)
-        await audit.record(conn, actor, "account.staff_created", "account", str(account.id),
-                           {"role": staff_role.value, "court_code": account.court_code})
+            username=username,
+            password_hash=hash_password(password),
+            using_db=conn,
+        )
+        await audit.record(
+            conn,
+            actor,
+            "account.staff_created",
+            "account",
+            str(account.id),
+            {"role": staff_role.value, "court_code": account.court_code},
+        )
     return account

@@ -61,7 +61,10 @@ class TokenCodec:
             claims["pvt"] = int(presence_verified_at.timestamp())
         key = self.keyring.active_jwt_key
         token = jwt.encode(
-            claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": TOKEN_TYPE}
+            claims,
+            key.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": key.kid, "typ": TOKEN_TYPE},
         )
         return token, self.ttl_s
 
@@ -107,4 +110,6 @@ class TokenCodec:
                 presence_verified_at=datetime.fromtimestamp(pvt, UTC) if pvt else None,
             )
         except (TypeError, ValueError, OverflowError) as exc:
-            raise Unauthenticated("access token claims are malformed", code="invalid_token") from exc
+            raise Unauthenticated(
+                "access token claims are malformed", code="invalid_token"
+            ) from exc

@@ -1,9 +1,9 @@
 """Idempotency-Key for state-changing requests (draft-ietf-httpapi-idempotency-key-header).
 
-Same key and same request → the stored response is replayed; same key with a different request →
-422; a duplicate while the first is still running → 409. Keys are scoped to the signed-in account;
-anonymous requests ignore the header. Failures (4xx/5xx raised as errors) are not stored, so a client
-may fix its request and retry with the same key.
+Same key and same request → the stored response is replayed; same key with a different
+request → 422; a duplicate while the first is still running → 409. Keys are scoped to the
+signed-in account; anonymous requests ignore the header. Failures (4xx/5xx raised as errors) are
+not stored, so a client may fix its request and retry with the same key.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ async def _claim(owner: str, key: str, fingerprint: str) -> IdempotencyRecord | 
         )
     if existing.completed:
         response = web.Response(
-            body=existing.response_body, status=existing.status_code or 200,
+            body=existing.response_body,
+            status=existing.status_code or 200,
             content_type=(existing.content_type or "application/json").split(";")[0],
         )
         response.headers["Idempotent-Replayed"] = "true"
@@ -64,8 +65,11 @@ async def _claim(owner: str, key: str, fingerprint: str) -> IdempotencyRecord | 
     if taken:
         existing.created_at = datetime.now(UTC)
         return existing
-    raise Conflict("a request with this Idempotency-Key is still being processed",
-                   code="idempotency_in_progress", headers={"Retry-After": "1"})
+    raise Conflict(
+        "a request with this Idempotency-Key is still being processed",
+        code="idempotency_in_progress",
+        headers={"Retry-After": "1"},
+    )
 
 
 @web.middleware
@@ -75,8 +79,10 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     if key is None or request.method not in STATE_CHANGING or principal is None:
         return cast(web.StreamResponse, await handler(request))
     if not KEY_PATTERN.fullmatch(key):
-        raise BadRequest("Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ . : -",
-                         code="bad_idempotency_key")
+        raise BadRequest(
+            "Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ . : -",
+            code="bad_idempotency_key",
+        )
     claimed = await _claim(principal.subject, key, await _fingerprint(request))
     if isinstance(claimed, web.Response):
         return claimed
@@ -86,14 +92,17 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         await IdempotencyRecord.filter(id=claimed.id).delete()
         raise
     body = response.body if isinstance(response, web.Response) else None
-    storable = (
-        response.status < 500
-        and (body is None or (isinstance(body, bytes) and len(body) <= MAX_STORED_BODY))
+    storable = response.status < 500 and (
+        body is None or (isinstance(body, bytes) and len(body) <= MAX_STORED_BODY)
     )
     if storable:
         await IdempotencyRecord.filter(id=claimed.id).update(
-            completed=True, status_code=response.status, content_type=response.content_type,
-            response_body=body or b"", completed_at=datetime.now(UTC))
+            completed=True,
+            status_code=response.status,
+            content_type=response.content_type,
+            response_body=body or b"",
+            completed_at=datetime.now(UTC),
+        )
     else:
         await IdempotencyRecord.filter(id=claimed.id).delete()
     return response
