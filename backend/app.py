@@ -193,8 +193,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             observe_middleware,
-            problem_middleware,
             security_headers_middleware,
+            problem_middleware,
             auth_middleware,
             idempotency_middleware,
         ],

@@ -28,6 +28,7 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("auth", "backend.auth.models", "backend.auth.migrations"),
     ("audit", "backend.audit.models", "backend.audit.migrations"),
     ("idempotency", "backend.idempotency.models", "backend.idempotency.migrations"),
+    ("jobs", "backend.jobs.models", "backend.jobs.migrations"),
 )
 
 

@@ -142,19 +142,24 @@ def _query_dict(request: web.Request) -> dict[str, str]:
     return dict(query)
 
 
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of a parsed JSON value, walking iteratively so no input can recurse us."""
-    deepest = 0
+_INT_LIMIT = 2**63  # every integer must fit a database BIGINT
+
+
+def _check_shape(value: Any, max_depth: int) -> None:
+    """Walk parsed JSON iteratively (no input can recurse us) checking depth and number range."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, level = stack.pop()
         if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            if deepest > limit:
-                return deepest
+            if level > max_depth:
+                raise BadRequest(
+                    f"JSON body is nested deeper than {max_depth} levels", code="too_deep"
+                )
             children = node.values() if isinstance(node, dict) else node
             stack.extend((child, level + 1) for child in children)
-    return deepest
+        elif isinstance(node, int) and not -_INT_LIMIT <= node < _INT_LIMIT:
+            raise ValidationFailed("a number in the body is out of range",
+                                   code="number_out_of_range")
 
 
 async def read_json(request: web.Request) -> Any:
@@ -170,10 +175,7 @@ async def read_json(request: web.Request) -> Any:
         raise BadRequest("JSON body is nested too deeply") from exc
     except ValueError as exc:
         raise BadRequest(f"malformed JSON: {exc}", code="malformed_json") from exc
-    if _depth(data, settings.max_json_depth) > settings.max_json_depth:
-        raise BadRequest(
-            f"JSON body is nested deeper than {settings.max_json_depth} levels", code="too_deep"
-        )
+    _check_shape(data, settings.max_json_depth)
     return data
 
 
@@ -332,11 +334,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise Unauthenticated()
     request[PRINCIPAL] = principal
     return cast(web.StreamResponse, await handler(request))
-
-
-def no_store(response: web.StreamResponse) -> web.StreamResponse:
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 @web.middleware

@@ -34,8 +34,8 @@ _FORBIDDEN_KEYS = re.compile(
     re.IGNORECASE,
 )
 _FORBIDDEN_VALUES = (
-    re.compile(r"\b\d{17}[\dXx]\b"),  # resident ID number
-    re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),  # mainland mobile number
+    re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),  # resident ID number
+    re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])"),  # mainland mobile number
     re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\."),  # a JWT
 )
 _MAX_DETAILS_BYTES = 8 * 1024
