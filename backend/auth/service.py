@@ -111,12 +111,17 @@ class AuthService:
                 RefreshToken.select_for_update()
                 .using_db(conn)
                 .filter(token_hash=token_hash)
-                .select_related("session__account")
                 .first()
             )
             if token is None:
                 raise Unauthenticated("unknown refresh token", code="invalid_refresh_token")
-            session = token.session
+            # Locking the token row alone serialises concurrent refreshes of the same token.
+            session = await (
+                AuthSession.filter(id=token.session_id)  # type: ignore[attr-defined]
+                .using_db(conn)
+                .select_related("account")
+                .get()
+            )
             now = datetime.now(UTC)
             if token.used_at is not None:
                 reuse_detected = True
