@@ -87,64 +87,124 @@ def _attacks() -> list[tuple[str, Callable[[dict[str, Any], web.Application], st
     def hdr(s: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {"kid": s["header"]["kid"], "typ": "at+jwt", **extra}
 
-    def forge(s: dict[str, Any], claims: dict[str, Any], key: Any = attacker_ed,
-              alg: str = "EdDSA", **headers: Any) -> str:
+    def forge(
+        s: dict[str, Any],
+        claims: dict[str, Any],
+        key: Any = attacker_ed,
+        alg: str = "EdDSA",
+        **headers: Any,
+    ) -> str:
         return jwt.encode(claims, key, algorithm=alg, headers=hdr(s, **headers))
 
     now = int(time.time())
-    return [
-        ("alg-none", lambda s, a: unsigned({**hdr(s), "alg": "none"}, s["claims"])),
-        ("alg-None-mixed-case", lambda s, a: unsigned({**hdr(s), "alg": "None"}, s["claims"])),
-        ("hs256-with-public-key", lambda s, a: unsigned(
-            {**hdr(s), "alg": "HS256"}, s["claims"],
-            __import__("hmac").new(_public_pem(a), b"x", "sha256").digest())),
-        ("rs256-attacker-key", lambda s, a: forge(s, s["claims"], attacker_rsa, "RS256")),
-        ("es256-attacker-key", lambda s, a: forge(s, s["claims"], attacker_ec, "ES256")),
-        ("eddsa-attacker-key-our-kid", lambda s, a: forge(s, s["claims"])),
-        ("foreign-kid", lambda s, a: jwt.encode(
-            s["claims"], attacker_ed, algorithm="EdDSA",
-            headers={"kid": "attacker-key-1", "typ": "at+jwt"})),
-        ("missing-kid", lambda s, a: jwt.encode(
-            s["claims"], attacker_ed, algorithm="EdDSA", headers={"typ": "at+jwt"})),
-        ("embedded-jwk", lambda s, a: forge(s, s["claims"], jwk={
-            "kty": "OKP", "crv": "Ed25519",
-            "x": b64(attacker_ed.public_key().public_bytes(
-                serialization.Encoding.Raw, serialization.PublicFormat.Raw))})),
-        ("jku-header", lambda s, a: forge(s, s["claims"], jku="https://evil.example/jwks")),
-        ("x5u-header", lambda s, a: forge(s, s["claims"], x5u="https://evil.example/cert")),
-        ("tampered-payload", lambda s, a: ".".join([
-            s["access"].split(".")[0],
-            b64(json.dumps(_claims(s["claims"], sub=str(uuid.uuid4()))).encode()),
-            s["access"].split(".")[2]])),
-        ("tampered-signature", lambda s, a: s["access"][:-4] + ("AAAA" if not
-                                                                s["access"].endswith("AAAA")
-                                                                else "BBBB")),
-    ] + [
-        (f"{name}-signed-by-us", lambda s, a, c=claims_change: jwt.encode(
-            _claims(s["claims"], **c(now)), a[KEYRING].active_jwt_key.private_key,
-            algorithm="EdDSA", headers=hdr(s)))
-        for name, claims_change in [
-            ("expired", lambda n: {"iat": n - 3600, "nbf": n - 3600, "exp": n - 1800}),
-            ("not-yet-valid", lambda n: {"iat": n + 3600, "nbf": n + 3600, "exp": n + 4000}),
-            ("wrong-audience", lambda n: {"aud": "another-service"}),
-            ("wrong-issuer", lambda n: {"iss": "https://evil.example"}),
-            ("missing-exp", lambda n: {"exp": None}),
-            ("missing-jti", lambda n: {"jti": None}),
-            ("missing-sub", lambda n: {"sub": None}),
-            ("missing-sid", lambda n: {"sid": None}),
-            ("unknown-session", lambda n: {"sid": str(uuid.uuid4())}),
-            ("sub-not-session-owner", lambda n: {"sub": str(uuid.uuid4())}),
+    return (
+        [
+            ("alg-none", lambda s, a: unsigned({**hdr(s), "alg": "none"}, s["claims"])),
+            ("alg-None-mixed-case", lambda s, a: unsigned({**hdr(s), "alg": "None"}, s["claims"])),
+            (
+                "hs256-with-public-key",
+                lambda s, a: unsigned(
+                    {**hdr(s), "alg": "HS256"},
+                    s["claims"],
+                    __import__("hmac").new(_public_pem(a), b"x", "sha256").digest(),
+                ),
+            ),
+            ("rs256-attacker-key", lambda s, a: forge(s, s["claims"], attacker_rsa, "RS256")),
+            ("es256-attacker-key", lambda s, a: forge(s, s["claims"], attacker_ec, "ES256")),
+            ("eddsa-attacker-key-our-kid", lambda s, a: forge(s, s["claims"])),
+            (
+                "foreign-kid",
+                lambda s, a: jwt.encode(
+                    s["claims"],
+                    attacker_ed,
+                    algorithm="EdDSA",
+                    headers={"kid": "attacker-key-1", "typ": "at+jwt"},
+                ),
+            ),
+            (
+                "missing-kid",
+                lambda s, a: jwt.encode(
+                    s["claims"], attacker_ed, algorithm="EdDSA", headers={"typ": "at+jwt"}
+                ),
+            ),
+            (
+                "embedded-jwk",
+                lambda s, a: forge(
+                    s,
+                    s["claims"],
+                    jwk={
+                        "kty": "OKP",
+                        "crv": "Ed25519",
+                        "x": b64(
+                            attacker_ed.public_key().public_bytes(
+                                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+                            )
+                        ),
+                    },
+                ),
+            ),
+            ("jku-header", lambda s, a: forge(s, s["claims"], jku="https://evil.example/jwks")),
+            ("x5u-header", lambda s, a: forge(s, s["claims"], x5u="https://evil.example/cert")),
+            (
+                "tampered-payload",
+                lambda s, a: ".".join(
+                    [
+                        s["access"].split(".")[0],
+                        b64(json.dumps(_claims(s["claims"], sub=str(uuid.uuid4()))).encode()),
+                        s["access"].split(".")[2],
+                    ]
+                ),
+            ),
+            (
+                "tampered-signature",
+                lambda s, a: (
+                    s["access"][:-4] + ("AAAA" if not s["access"].endswith("AAAA") else "BBBB")
+                ),
+            ),
         ]
-    ] + [
-        ("id-token-typ", lambda s, a: jwt.encode(
-            s["claims"], a[KEYRING].active_jwt_key.private_key, algorithm="EdDSA",
-            headers={"kid": s["header"]["kid"], "typ": "JWT"})),
-    ]
+        + [
+            (
+                f"{name}-signed-by-us",
+                lambda s, a, c=claims_change: jwt.encode(
+                    _claims(s["claims"], **c(now)),
+                    a[KEYRING].active_jwt_key.private_key,
+                    algorithm="EdDSA",
+                    headers=hdr(s),
+                ),
+            )
+            for name, claims_change in [
+                ("expired", lambda n: {"iat": n - 3600, "nbf": n - 3600, "exp": n - 1800}),
+                ("not-yet-valid", lambda n: {"iat": n + 3600, "nbf": n + 3600, "exp": n + 4000}),
+                ("wrong-audience", lambda n: {"aud": "another-service"}),
+                ("wrong-issuer", lambda n: {"iss": "https://evil.example"}),
+                ("missing-exp", lambda n: {"exp": None}),
+                ("missing-jti", lambda n: {"jti": None}),
+                ("missing-sub", lambda n: {"sub": None}),
+                ("missing-sid", lambda n: {"sid": None}),
+                ("unknown-session", lambda n: {"sid": str(uuid.uuid4())}),
+                ("sub-not-session-owner", lambda n: {"sub": str(uuid.uuid4())}),
+            ]
+        ]
+        + [
+            (
+                "id-token-typ",
+                lambda s, a: jwt.encode(
+                    s["claims"],
+                    a[KEYRING].active_jwt_key.private_key,
+                    algorithm="EdDSA",
+                    headers={"kid": s["header"]["kid"], "typ": "JWT"},
+                ),
+            ),
+        ]
+    )
 
 
 @pytest.mark.parametrize(("name", "make"), _attacks(), ids=[name for name, _ in _attacks()])
 async def test_jwt_attack_is_rejected(
-    client: Any, app: web.Application, signed_in: dict[str, Any], name: str,
+    client: Any,
+    app: web.Application,
+    signed_in: dict[str, Any],
+    name: str,
     make: Callable[[dict[str, Any], web.Application], str],
 ) -> None:
     resp = await me(client, make(signed_in, app))
@@ -168,9 +228,7 @@ async def test_refresh_rotates_and_old_token_is_single_use(
     assert resp.status == 200
 
 
-async def test_refresh_reuse_revokes_whole_family(
-    client: Any, signed_in: dict[str, Any]
-) -> None:
+async def test_refresh_reuse_revokes_whole_family(client: Any, signed_in: dict[str, Any]) -> None:
     first = await (
         await client.post("/api/v1/auth/refresh", json={"refresh_token": signed_in["refresh"]})
     ).json()

@@ -110,9 +110,7 @@ async def test_valid_request_passes(client: Any, auth: dict[str, str]) -> None:
             "too_deep",
             id="deeply-nested",
         ),
-        pytest.param(
-            b"[" * 100_000 + b"]" * 100_000, None, 400, None, id="recursion-bomb"
-        ),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, None, 400, None, id="recursion-bomb"),
         pytest.param(
             b'{"name": "a", "count": 99999999999999999999999999999999999}',
             None,
@@ -173,9 +171,7 @@ async def test_wrong_method_is_405_with_allow(client: Any, auth: dict[str, str])
         ("surprise=1", 422),
     ],
 )
-async def test_bad_query_parameters(
-    client: Any, accounts: Any, query: str, status: int
-) -> None:
+async def test_bad_query_parameters(client: Any, accounts: Any, query: str, status: int) -> None:
     _, admin = await accounts.headers(Role.SYSTEM_ADMIN)
     resp = await client.get(f"/api/v1/audit/events?{query}", headers=admin)
     await assert_problem(resp, status)
@@ -203,9 +199,7 @@ async def test_unexpected_error_is_generic_500_logged_with_request_id(
     client: Any, auth: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="mobile_court.http"):
-        resp = await client.get(
-            "/test/crash", headers={**auth, "X-Request-Id": "req-crash-0001"}
-        )
+        resp = await client.get("/test/crash", headers={**auth, "X-Request-Id": "req-crash-0001"})
     body = await assert_problem(resp, 500, "internal_error")
     assert "secret internal detail" not in json.dumps(body)
     assert body["request_id"] == "req-crash-0001"
