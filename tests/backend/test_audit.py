@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from backend.appkeys import AUDIT, DATABASE, KEYRING
 from backend.audit.models import AuditCheckpoint, AuditEvent
-from backend.audit.service import AuditDataError, AuditLog, canonical_event
+from backend.audit.service import AuditDataError, AuditLog, canonical_event, chain_hash
 from backend.auth.models import Account
 from backend.auth.principal import Actor, Role
 from backend.settings import Settings
@@ -64,7 +65,7 @@ async def test_chain_links_and_verifies(client: Any, app: web.Application) -> No
     events = await AuditEvent.all().order_by("seq")
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == "0" * 64
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.prev_hash == previous.hash
     assert events[2].details == {"n": 2, "名": "值"}
     assert events[0].occurred_at.tzinfo is not None
@@ -136,8 +137,6 @@ async def test_rewritten_chain_is_caught_by_signed_checkpoint(
     rewrites = []
     for event in events[1:]:
         event.prev_hash = prev
-        from backend.audit.service import chain_hash
-
         event.hash = chain_hash(prev, event)
         prev = event.hash
         rewrites.append(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import Field
 
 from backend.auth.principal import Role
 from backend.http import endpoint
@@ -19,8 +20,8 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 class EchoIn(Input):
     name: str
     count: int
-    tags: list[str] = []
-    extra: dict[str, Any] = {}
+    tags: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class EchoOut(Output):
