@@ -75,7 +75,11 @@ def iter_routes(app: web.Application) -> list[tuple[str, str, Any]]:
 
 
 def _operation(
-    method: str, path: str, spec: EndpointSpec, models: dict[Any, Any]
+    method: str,
+    path: str,
+    spec: EndpointSpec,
+    models: dict[Any, Any],
+    schemas: dict[str, Any],
 ) -> dict[str, Any]:
     def ref(model: type[BaseModel]) -> dict[str, Any]:
         mode = "validation" if model in (spec.body, spec.query) else "serialization"
@@ -95,7 +99,9 @@ def _operation(
     ]
     if spec.query is not None:
         for name, field in spec.query.model_fields.items():
-            schema = spec.query.model_json_schema()["properties"].get(name, {})
+            # The query model's own schema lives in components, with refs already rewritten.
+            query_ref = ref(spec.query)["$ref"].rsplit("/", 1)[1]
+            schema = schemas[query_ref]["properties"].get(field.alias or name, {})
             params.append(
                 {
                     "name": field.alias or name,
@@ -151,13 +157,13 @@ def build_openapi(app: web.Application, *, title: str, version: str) -> dict[str
     keyed: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in inputs]
     keyed += [(m, "serialization") for m in outputs]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
+    schemas = dict(defs.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for method, path, spec in sorted(documented, key=lambda r: (r[1], r[0])):
         assert spec is not None
         paths.setdefault(_PATH_PARAM.sub(r"{\1}", path), {})[method.lower()] = _operation(
-            method, path, spec, refs
+            method, path, spec, refs, schemas
         )
-    schemas = dict(defs.get("$defs", {}))
     schemas["Problem"] = PROBLEM_SCHEMA
     return {
         "openapi": "3.1.0",
