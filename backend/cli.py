@@ -139,6 +139,49 @@ async def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_database(settings, work)
 
 
+DEMO_PASSWORD = "Demo-Court-2026!"
+DEMO_STAFF = (
+    ("admin", "系统管理员 System Admin", "system_admin", None),
+    ("court_admin_0281", "余姚法院管理员 Court Admin", "court_admin", "浙0281"),
+    ("judge_0281", "王法官 Judge Wang", "judge", "浙0281"),
+    ("clerk_0281", "李书记员 Clerk Li", "clerk", "浙0281"),
+)
+
+
+async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.audit.service import AuditLog
+    from backend.auth.models import Account
+    from backend.auth.principal import Actor
+    from backend.auth.staff import create_staff_account
+    from backend.keys import load_keyring
+    from backend.settings import Mode
+
+    if settings.mode is Mode.PRODUCTION:
+        print("seed-demo refuses to run in production mode", file=sys.stderr)
+        return 2
+    audit = AuditLog(load_keyring(settings).server_key)
+
+    async def work() -> int:
+        for username, name, role, court in DEMO_STAFF:
+            if await Account.filter(username=username).exists():
+                print(f"exists   {username}")
+                continue
+            await create_staff_account(
+                audit=audit,
+                username=username,
+                display_name=name,
+                role=role,
+                court_code=court,
+                password=DEMO_PASSWORD,
+                actor=Actor.system("seed-demo"),
+            )
+            print(f"created  {username:<18} {role:<13} {court or ''}")
+        print(f"demo staff password: {DEMO_PASSWORD}")
+        return 0
+
+    return await _with_database(settings, work)
+
+
 def _rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
     from backend.keys import rotate_jwt_keys
 
@@ -181,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--court", help="court code, e.g. 浙0281 (not for system_admin)")
     staff.add_argument("--password", help="omit to be prompted")
     staff.set_defaults(func=_create_staff)
+
+    sub.add_parser(
+        "seed-demo", help="create demo court staff accounts (development only)"
+    ).set_defaults(func=_seed_demo)
 
     keys = sub.add_parser("keys", help="key management").add_subparsers(
         dest="keys_cmd", required=True
