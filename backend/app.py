@@ -22,6 +22,7 @@ from backend.appkeys import (
     KEYRING,
     METRICS,
     POLICY,
+    RATE_LIMITER,
     SETTINGS,
     WORKER,
 )
@@ -46,6 +47,7 @@ from backend.keys import load_keyring
 from backend.observability import Metrics
 from backend.openapi import build_openapi
 from backend.policy import spine_policy
+from backend.ratelimit.service import RateLimiter
 from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
@@ -125,6 +127,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         await migrate(settings)
     database = await Database.open(settings)
     app[DATABASE] = database
+    app[RATE_LIMITER] = RateLimiter(database.connection())
     try:
         yield
     finally:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from backend.keys import KeyRing
     from backend.observability import Metrics
     from backend.policy import Policy
+    from backend.ratelimit.service import RateLimiter
     from backend.settings import Settings
     from backend.storage.blobs import BlobStore
 
@@ -30,6 +31,7 @@ BLOBS = web.AppKey["BlobStore"]("blobs")
 JOBS = web.AppKey["JobRegistry"]("jobs")
 WORKER = web.AppKey["Worker"]("worker")
 METRICS = web.AppKey["Metrics"]("metrics")
+RATE_LIMITER = web.AppKey["RateLimiter"]("rate_limiter")
 HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
 
 PRINCIPAL = web.RequestKey["Principal | None"]("principal")
