@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     job_poll_s: float = Field(default=0.5, gt=0)
     audit_checkpoint_interval_s: int = Field(default=3600, ge=1)
 
+    # External platforms, reached over HTTP at configurable base URLs (the fakes in miniapp_stub
+    # answer on the defaults: `mobile-court fake-wechat`).
+    wechat_base_url: str = "http://127.0.0.1:8930"
+    wechat_appid: str = "wxf00dcafe0000c0de"
+    wechat_secret: SecretStr = SecretStr("fa4e5ec2e7000000fa4e5ec2e7000000")
+    sms_base_url: str = "http://127.0.0.1:8930/sms"
+    sms_api_key: SecretStr = SecretStr("fake-sms-key")
+
     log_level: str = "INFO"
 
     @field_validator("database_url")
