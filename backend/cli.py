@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from backend.settings import Settings
+from miniapp_stub.wechat import configure_parser, run_from_args
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
 
@@ -224,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--court", help="court code, e.g. 浙0281 (not for system_admin)")
     staff.add_argument("--password", help="omit to be prompted")
     staff.set_defaults(func=_create_staff)
+
+    fake = sub.add_parser("fake-wechat", help="run the fake WeChat platform + SMS gateway")
+    configure_parser(fake)
+    fake.set_defaults(func=lambda settings, args: run_from_args(args))
 
     sub.add_parser(
         "seed-demo", help="create demo court staff accounts (development only)"
