@@ -364,11 +364,11 @@ async def test_heartbeat_keeps_a_long_job_leased(db: Database, settings: Setting
 
     async def slow(payload: dict[str, Any], ctx: JobContext) -> None:
         runs.append(ctx.worker_id)
-        await asyncio.sleep(2.0)  # twice the lease
+        await asyncio.sleep(2.5)  # well past the lease
 
     registry = JobRegistry()
     registry.register("test.slow", slow)
-    workers = [make_worker(registry, settings, db, lease_s=1.0) for _ in range(2)]
+    workers = [make_worker(registry, settings, db, lease_s=1.2) for _ in range(2)]
     job = await add_job("test.slow")
     for worker in workers:
         await worker.start()
