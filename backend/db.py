@@ -28,7 +28,9 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("auth", "backend.auth.models", "backend.auth.migrations"),
     ("audit", "backend.audit.models", "backend.audit.migrations"),
     ("idempotency", "backend.idempotency.models", "backend.idempotency.migrations"),
+    ("ratelimit", "backend.ratelimit.models", "backend.ratelimit.migrations"),
     ("jobs", "backend.jobs.models", "backend.jobs.migrations"),
+    ("blobs", "backend.storage.models", "backend.storage.migrations"),
 )
 
 
