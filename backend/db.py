@@ -7,6 +7,8 @@ on :class:`Database` and closed through it, because aiohttp may run cleanup in a
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import os
 import tempfile
@@ -67,7 +69,15 @@ class Database:
 
     @classmethod
     async def open(cls, settings: Settings) -> Database:
-        context = await Tortoise.init(config=tortoise_config(settings))
+        """A new ORM context, made current in the calling task.
+
+        ``Tortoise.init`` would re-initialise (and close the connections of) whatever context is
+        already current, so two databases in one task would silently share one; a context of our
+        own avoids that.
+        """
+        context = TortoiseContext()
+        context.__enter__()
+        await context.init(config=tortoise_config(settings))
         return cls(context)
 
     def connection(self) -> BaseDBAsyncClient:
@@ -91,11 +101,15 @@ class Database:
 async def migrate(
     settings: Settings, progress: Callable[[str, str, str], object] | None = None
 ) -> None:
-    """Apply every pending migration (idempotent)."""
-    try:
-        await tortoise_migrate(config=tortoise_config(settings), progress=progress)
-    finally:
-        await Tortoise.close_connections()
+    """Apply every pending migration (idempotent), in an ORM context of its own."""
+
+    async def run() -> None:
+        try:
+            await tortoise_migrate(config=tortoise_config(settings), progress=progress)
+        finally:
+            await Tortoise.close_connections()
+
+    await asyncio.create_task(run(), context=contextvars.Context())
 
 
 async def makemigrations(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import logging
 import os
@@ -428,9 +427,7 @@ async def run_worker_forever(
     is set), then shut down gracefully. ``worker_options`` go to :class:`Worker`."""
     if settings.should_auto_migrate:
         await migrate(settings)
-    # Tortoise.init re-initialises the ORM context current in the caller, if any; opening from an
-    # empty contextvars context always makes a context of our own.
-    database = await asyncio.create_task(Database.open(settings), context=contextvars.Context())
+    database = await Database.open(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []

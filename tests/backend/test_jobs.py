@@ -301,8 +301,7 @@ async def test_two_workers_never_run_the_same_job_concurrently(
     registry = JobRegistry()
     registry.register("test.tracked", tracked)
     # A second ORM context with its own connections (pool), as another process would have.
-    # Tortoise.init re-initialises whatever ORM context is current, so open this one from an
-    # empty contextvars context: it must be a separate context, not the test's one re-opened.
+    # Opened in a task of its own so the test's current ORM context stays the test's.
     other_db = await asyncio.create_task(Database.open(settings), context=contextvars.Context())
     assert other_db.context is not db.context
     try:
