@@ -37,8 +37,8 @@ from backend.http import (
     auth_middleware,
     endpoint,
     observe_middleware,
+    on_response_prepare,
     problem_middleware,
-    security_headers_middleware,
 )
 from backend.idempotency.middleware import idempotency_middleware
 from backend.jobs.queue import JobRegistry
@@ -196,13 +196,13 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             observe_middleware,
-            security_headers_middleware,
             problem_middleware,
             auth_middleware,
             idempotency_middleware,
         ],
         client_max_size=settings.max_json_body,
     )
+    app.on_response_prepare.append(on_response_prepare)
     app[SETTINGS] = settings
     app[KEYRING] = keyring
     app[AUDIT] = audit

@@ -158,8 +158,9 @@ def _check_shape(value: Any, max_depth: int) -> None:
             children = node.values() if isinstance(node, dict) else node
             stack.extend((child, level + 1) for child in children)
         elif isinstance(node, int) and not -_INT_LIMIT <= node < _INT_LIMIT:
-            raise ValidationFailed("a number in the body is out of range",
-                                   code="number_out_of_range")
+            raise ValidationFailed(
+                "a number in the body is out of range", code="number_out_of_range"
+            )
 
 
 async def read_json(request: web.Request) -> Any:
@@ -275,7 +276,6 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = cast(web.StreamResponse, await handler(request))
         status = response.status
-        response.headers["X-Request-Id"] = request_id
         return response
     finally:
         elapsed = time.perf_counter() - started
@@ -336,10 +336,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return cast(web.StreamResponse, await handler(request))
 
 
-@web.middleware
-async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = cast(web.StreamResponse, await handler(request))
+async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every response carries, streamed ones included (a middleware would run too late
+    for a response that has already started streaming)."""
+    if request_id := request.get(REQUEST_ID):
+        response.headers.setdefault("X-Request-Id", request_id)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
-    return response

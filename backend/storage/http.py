@@ -21,7 +21,7 @@ from aiohttp.multipart import (
     parse_content_disposition,
 )
 
-from backend.appkeys import BLOBS, REQUEST_ID, SETTINGS
+from backend.appkeys import BLOBS, SETTINGS
 from backend.errors import (
     AppError,
     BadRequest,
@@ -44,8 +44,13 @@ FORM_OVERHEAD = 64 * 1024
 _IDENTITY_ENCODINGS = frozenset({"", "binary", "8bit", "7bit", "identity"})
 # What aiohttp raises on a broken body. Its Content-Disposition warnings are only exceptions
 # when warnings are errors (as in the tests); otherwise the part arrives nameless and is refused.
-_MALFORMED = (ValueError, AssertionError, HttpProcessingError, BadContentDispositionHeader,
-              BadContentDispositionParam)
+_MALFORMED = (
+    ValueError,
+    AssertionError,
+    HttpProcessingError,
+    BadContentDispositionHeader,
+    BadContentDispositionParam,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +127,10 @@ async def read_upload(
     early_cap = rule.max_bytes if isinstance(rule, UploadRule) else ceiling
     declared = request.content_length
     if declared is not None and declared > min(early_cap, ceiling) + FORM_OVERHEAD:
-        raise PayloadTooLarge(f"the upload is larger than the {min(early_cap, ceiling)}-byte limit",
-                              extra={"max_bytes": min(early_cap, ceiling)})
+        raise PayloadTooLarge(
+            f"the upload is larger than the {min(early_cap, ceiling)}-byte limit",
+            extra={"max_bytes": min(early_cap, ceiling)},
+        )
     try:
         reader = await request.multipart()
     except (ValueError, AssertionError, KeyError) as exc:
@@ -154,8 +161,9 @@ async def read_upload(
             # Whatever follows the file part is left unread; aiohttp discards it.
             return Upload(blob, name_for_kind(filename or "", blob.kind), fields)
         if name is None:
-            raise BadRequest("a form part has no valid Content-Disposition name",
-                             code="malformed_multipart")
+            raise BadRequest(
+                "a form part has no valid Content-Disposition name", code="malformed_multipart"
+            )
         if name not in text_fields:
             raise _field_error(name, "unexpected form field", "extra_forbidden")
         if name in fields:
@@ -163,8 +171,11 @@ async def read_upload(
         fields[name] = await _read_text(part, name)
     else:
         raise BadRequest(f"more than {MAX_PARTS} form parts", code="too_many_parts")
-    raise _field_error(field, "a file is required (multipart field "
-                       f"{field!r}, sent after any other fields)", "missing")
+    raise _field_error(
+        field,
+        f"a file is required (multipart field {field!r}, sent after any other fields)",
+        "missing",
+    )
 
 
 async def receive_upload(
@@ -190,8 +201,12 @@ async def file_response(
     store = request.config_dict[BLOBS]
     async with await store.open(blob.sha256) as reader:
         if reader.size != blob.size:
-            log.error("blob %s is %d bytes in storage, %d in the database",
-                      blob.sha256, reader.size, blob.size)
+            log.error(
+                "blob %s is %d bytes in storage, %d in the database",
+                blob.sha256,
+                reader.size,
+                blob.size,
+            )
             raise AppError("the stored file is damaged; quote the request id to support")
         response = web.StreamResponse(
             status=200,
@@ -205,8 +220,6 @@ async def file_response(
                 "Cross-Origin-Resource-Policy": "same-origin",
             },
         )
-        if request_id := request.get(REQUEST_ID):
-            response.headers["X-Request-Id"] = request_id  # too late once streaming starts
         response.content_length = reader.size
         await response.prepare(request)
         if request.method == "HEAD":
@@ -223,8 +236,9 @@ async def file_response(
         except Exception:
             # Headers are gone, so no problem response is possible: cut the connection, and the
             # client sees a body shorter than its Content-Length rather than a corrupt file.
-            log.exception("download of blob %s failed after %d of %d bytes",
-                          blob.sha256, sent, reader.size)
+            log.exception(
+                "download of blob %s failed after %d of %d bytes", blob.sha256, sent, reader.size
+            )
             response.force_close()
             if request.transport is not None:
                 request.transport.close()
