@@ -359,8 +359,11 @@ async def test_upload_and_download_pdf(client: Any, accounts: Any, app: web.Appl
     assert resp.status == 200
     assert (await resp.json())["sha256"] == body["sha256"]
 
-    resp = await client.get(f"/api/v1/files/{body['id']}/content", headers=headers)
+    resp = await client.get(
+        f"/api/v1/files/{body['id']}/content", headers={**headers, "X-Request-Id": "dl-req-0001"}
+    )
     assert resp.status == 200
+    assert resp.headers["X-Request-Id"] == "dl-req-0001"  # set before streaming starts
     assert await resp.read() == PDF
     assert resp.headers["Content-Type"] == "application/pdf"
     assert resp.headers["Content-Length"] == str(len(PDF))
