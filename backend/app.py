@@ -51,6 +51,7 @@ from backend.ratelimit.service import RateLimiter
 from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
+from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -183,6 +184,13 @@ async def _audit_checkpoint_ctx(app: web.Application) -> AsyncIterator[None]:
                 await task
 
 
+def build_job_registry(settings: Settings) -> JobRegistry:
+    """Every job kind the product runs. The server and `mobile-court worker` both use this, so a
+    standalone worker never meets a kind it does not know (which it would bury as dead)."""
+    registry = JobRegistry()
+    return registry
+
+
 def create_app(settings: Settings) -> web.Application:
     keyring = load_keyring(settings)
     audit = AuditLog(keyring.server_key)
@@ -209,7 +217,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH] = AuthService(codec, audit, refresh_ttl_s=settings.refresh_token_ttl_s)
     app[METRICS] = Metrics()
     app[POLICY] = spine_policy()
-    app[JOBS] = JobRegistry()
+    app[JOBS] = build_job_registry(settings)
 
     app.cleanup_ctx.extend(
         [_database_ctx, _http_client_ctx, _blob_store_ctx, _worker_ctx, _audit_checkpoint_ctx]
@@ -218,4 +226,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/auth/", auth_routes.create_app())
     app.add_subapp("/api/v1/audit/", audit_routes.create_app())
     app.add_subapp("/api/v1/files/", storage_routes.create_app())
+    app.cleanup_ctx.append(identity_routes.clients_ctx)
+    identity_routes.register_policy(app[POLICY])
+    app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     return app

@@ -34,6 +34,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.app import build_job_registry
+    from backend.jobs.worker import run_worker_forever
+    from backend.observability import configure_logging
+
+    configure_logging(settings.log_level)
+    await run_worker_forever(settings, build_job_registry)
+    return 0
+
+
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from backend.db import migrate
 
@@ -201,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    sub.add_parser(
+        "worker", help="run a standalone job worker (several may run against PostgreSQL)"
+    ).set_defaults(func=_worker)
     mk = sub.add_parser("makemigrations", help="(developers) write migrations for model changes")
     mk.add_argument("apps", nargs="*", help="app labels (default: all)")
     mk.add_argument("--name")
