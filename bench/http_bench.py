@@ -55,6 +55,7 @@ PG_DB = "mc_bench"
 # Setup helper, run as a subprocess with the server's environment: account + session + token.
 # --------------------------------------------------------------------------------------------
 
+
 async def _make_token() -> None:
     sys.path.insert(0, str(ROOT))
     from uuid import uuid4
@@ -71,25 +72,38 @@ async def _make_token() -> None:
     settings = Settings()
     keyring = load_keyring(settings)
     audit = AuditLog(keyring.server_key)
-    codec = TokenCodec(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                       ttl_s=settings.access_token_ttl_s)
+    codec = TokenCodec(
+        keyring,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_s=settings.access_token_ttl_s,
+    )
     auth = AuthService(codec, audit, refresh_ttl_s=settings.refresh_token_ttl_s)
     database = await Database.open(settings)
     try:
         with database.activate():
-            account = await Account.create(id=uuid4(), display_name="压测用户 bench",
-                                           roles=[Role.LITIGANT.value], court_code=None)
-            pair = await auth.start_session(account, Actor.system("bench"), client="http_bench",
-                                            method="bench")
+            account = await Account.create(
+                id=uuid4(),
+                display_name="压测用户 bench",
+                roles=[Role.LITIGANT.value],
+                court_code=None,
+            )
+            pair = await auth.start_session(
+                account, Actor.system("bench"), client="http_bench", method="bench"
+            )
     finally:
         await database.close()
-    print(json.dumps({"token": pair.access_token, "account_id": str(account.id),
-                      "ttl_s": pair.expires_in}))
+    print(
+        json.dumps(
+            {"token": pair.access_token, "account_id": str(account.id), "ttl_s": pair.expires_in}
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Orchestration
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Measurement:
@@ -113,8 +127,13 @@ class Measurement:
     @property
     def errors_total(self) -> int:
         e = self.socket_errors
-        return self.non_200 + e.get("connect", 0) + e.get("read", 0) + e.get("write", 0) + e.get(
-            "timeout", 0)
+        return (
+            self.non_200
+            + e.get("connect", 0)
+            + e.get("read", 0)
+            + e.get("write", 0)
+            + e.get("timeout", 0)
+        )
 
 
 class BenchError(RuntimeError):
@@ -200,10 +219,27 @@ def pg_url_for(admin_url: str, name: str) -> str:
 
 def loadgen_cmd(kind: str, url: str, connections: int, threads: int, seconds: float) -> list[str]:
     if kind == "wrk":
-        return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-                "--timeout", "10s", "-s", str(BENCH_DIR / "wrk_report.lua"), url]
-    return [PY, str(BENCH_DIR / "loadgen.py"), "--url", url, "-c", str(connections),
-            "-d", str(seconds)]
+        return [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH_DIR / "wrk_report.lua"),
+            url,
+        ]
+    return [
+        PY,
+        str(BENCH_DIR / "loadgen.py"),
+        "--url",
+        url,
+        "-c",
+        str(connections),
+        "-d",
+        str(seconds),
+    ]
 
 
 # --- CPU accounting: who used the cores during a run (the machine is shared) -------------------
@@ -250,8 +286,10 @@ def wait_quiet(args: argparse.Namespace) -> float:
         cores = (machine_busy_ticks() - before) / CLK_TCK
         if cores <= args.quiet_cores or time.monotonic() >= deadline:
             if cores > args.quiet_cores:
-                print(f"    machine still busy ({cores:.2f} cores used by others); measuring "
-                      "anyway", flush=True)
+                print(
+                    f"    machine still busy ({cores:.2f} cores used by others); measuring anyway",
+                    flush=True,
+                )
             return cores
         print(f"    waiting for a quiet machine ({cores:.2f} cores busy)", flush=True)
 
@@ -264,18 +302,31 @@ def run_loadgen(cmd: list[str], env: dict[str, str]) -> tuple[int, str, str, flo
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (proc.returncode, out.read().decode(errors="replace"),
-                err.read().decode(errors="replace"), usage.ru_utime + usage.ru_stime)
+        return (
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            usage.ru_utime + usage.ru_stime,
+        )
 
 
-def drive(args: argparse.Namespace, backend: str, endpoint: str, url: str, token: str | None,
-          server_pid: int, *, warmup: bool) -> Measurement:
+def drive(
+    args: argparse.Namespace,
+    backend: str,
+    endpoint: str,
+    url: str,
+    token: str | None,
+    server_pid: int,
+    *,
+    warmup: bool,
+) -> Measurement:
     env = dict(os.environ, BENCH_AUTH=f"Bearer {token}" if token else "")
     prefix = pin(args.client_cpus)
     if warmup and args.warmup > 0:
         code, out, err, _ = run_loadgen(
             prefix + loadgen_cmd(args.loadgen, url, args.connections, args.threads, args.warmup),
-            env)
+            env,
+        )
         if code != 0:
             raise BenchError(f"warm-up failed ({code}):\n{out}\n{err}")
     if args.quiet_timeout > 0:
@@ -285,30 +336,41 @@ def drive(args: argparse.Namespace, backend: str, endpoint: str, url: str, token
     pg0 = pg_backend_ticks(pg_db) if pg_db else {}
     t0 = time.monotonic()
     code, out, err, client_cpu = run_loadgen(
-        prefix + loadgen_cmd(args.loadgen, url, args.connections, args.threads, args.duration),
-        env)
+        prefix + loadgen_cmd(args.loadgen, url, args.connections, args.threads, args.duration), env
+    )
     wall = time.monotonic() - t0
     busy1, server1 = machine_busy_ticks(), proc_ticks(server_pid)
     pg1 = pg_backend_ticks(pg_db) if pg_db else {}
-    line = next((ln for ln in out.splitlines() if ln.startswith(("WRK_JSON ", "LOADGEN_JSON "))),
-                None)
+    line = next(
+        (ln for ln in out.splitlines() if ln.startswith(("WRK_JSON ", "LOADGEN_JSON "))), None
+    )
     if code != 0 or line is None:
         raise BenchError(f"load generator failed ({code}):\n{out}\n{err}")
     server_s = (server1 - server0) / CLK_TCK
     pg_s = sum(t - pg0.get(pid, 0) for pid, t in pg1.items()) / CLK_TCK
     busy_s = (busy1 - busy0) / CLK_TCK
-    cpu = {"server": server_s / wall, "loadgen": client_cpu / wall, "postgres": pg_s / wall,
-           "other": max(0.0, busy_s - server_s - client_cpu - pg_s) / wall}
+    cpu = {
+        "server": server_s / wall,
+        "loadgen": client_cpu / wall,
+        "postgres": pg_s / wall,
+        "other": max(0.0, busy_s - server_s - client_cpu - pg_s) / wall,
+    }
     raw = json.loads(line.split(" ", 1)[1])
     lat = raw["latency_us"]
     seconds = raw["duration_us"] / 1e6
     codes = raw["codes"] if isinstance(raw["codes"], dict) else {}
     return Measurement(
-        backend=backend, endpoint=endpoint,
+        backend=backend,
+        endpoint=endpoint,
         rps=sum(codes.values()) / seconds if seconds else 0.0,
-        p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000, p99_ms=lat["p99"] / 1000,
-        requests=raw["requests"], codes={str(k): int(v) for k, v in codes.items()},
-        socket_errors=raw["errors"], cpu=cpu, raw=raw,
+        p50_ms=lat["p50"] / 1000,
+        p90_ms=lat["p90"] / 1000,
+        p99_ms=lat["p99"] / 1000,
+        requests=raw["requests"],
+        codes={str(k): int(v) for k, v in codes.items()},
+        socket_errors=raw["errors"],
+        cpu=cpu,
+        raw=raw,
     )
 
 
@@ -322,11 +384,17 @@ def combine(runs: list[Measurement]) -> Measurement:
         errors.update(m.socket_errors)
     first = runs[0]
     return Measurement(
-        backend=first.backend, endpoint=first.endpoint, rps=med(m.rps for m in runs),
-        p50_ms=med(m.p50_ms for m in runs), p90_ms=med(m.p90_ms for m in runs),
-        p99_ms=med(m.p99_ms for m in runs), requests=sum(m.requests for m in runs),
-        codes=dict(codes), socket_errors=dict(errors),
-        cpu={k: med(m.cpu.get(k, 0.0) for m in runs) for k in first.cpu}, runs=runs,
+        backend=first.backend,
+        endpoint=first.endpoint,
+        rps=med(m.rps for m in runs),
+        p50_ms=med(m.p50_ms for m in runs),
+        p90_ms=med(m.p90_ms for m in runs),
+        p99_ms=med(m.p99_ms for m in runs),
+        requests=sum(m.requests for m in runs),
+        codes=dict(codes),
+        socket_errors=dict(errors),
+        cpu={k: med(m.cpu.get(k, 0.0) for m in runs) for k in first.cpu},
+        runs=runs,
     )
 
 
@@ -334,8 +402,21 @@ def start_profiler(args: argparse.Namespace, pid: int, backend: str) -> subproce
     out = Path(args.profile_dir) / f"server-{backend}.folded"
     out.parent.mkdir(parents=True, exist_ok=True)
     py_spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
-    cmd = [py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
-           "--nonblocking", "-d", str(int(args.duration + args.warmup + 1)), "-o", str(out)]
+    cmd = [
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "250",
+        "--format",
+        "raw",
+        "--nonblocking",
+        "-d",
+        str(int(args.duration + args.warmup + 1)),
+        "-o",
+        str(out),
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -366,15 +447,19 @@ def summarise_profile(path: Path, top: int = 25) -> str:
 def fmt_run(m: Measurement) -> str:
     cpu = ", ".join(f"{k} {v:.2f}" for k, v in m.cpu.items() if v >= 0.005)
     bad = f", {m.errors_total} FAILED" if m.errors_total else ""
-    return (f"{m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms{bad} "
-            f"[cores: {cpu}]")
+    return f"{m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms{bad} [cores: {cpu}]"
 
 
 def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Measurement]:
     var_dir = work / backend
     var_dir.mkdir(parents=True)
-    env = dict(os.environ, MC_VAR_DIR=str(var_dir), MC_RUN_WORKER="false",
-               MC_LOG_LEVEL="WARNING", MC_MODE="development")
+    env = dict(
+        os.environ,
+        MC_VAR_DIR=str(var_dir),
+        MC_RUN_WORKER="false",
+        MC_LOG_LEVEL="WARNING",
+        MC_MODE="development",
+    )
     env.pop("DATABASE_URL", None)
     env.pop("MC_DATABASE_URL", None)
     if backend == "postgres":
@@ -385,8 +470,13 @@ def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Me
 
     print(f"[{backend}] migrate", flush=True)
     run_checked([PY, "-m", "backend.cli", "migrate"], env, "migrate")
-    made = json.loads(run_checked([PY, str(Path(__file__).resolve()), "--_make-token"], env,
-                                  "account/token setup").strip().splitlines()[-1])
+    made = json.loads(
+        run_checked(
+            [PY, str(Path(__file__).resolve()), "--_make-token"], env, "account/token setup"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     token = made["token"]
 
     app_port, bare_port = free_port(), free_port()
@@ -395,14 +485,26 @@ def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Me
     try:
         with app_log.open("wb") as log_fh:
             server = subprocess.Popen(
-                [*pin(args.server_cpus), PY, "-m", "backend.cli", "serve", "--port",
-                 str(app_port)],
-                env=env, cwd=ROOT, stdout=log_fh, stderr=subprocess.STDOUT)
+                [*pin(args.server_cpus), PY, "-m", "backend.cli", "serve", "--port", str(app_port)],
+                env=env,
+                cwd=ROOT,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+            )
         with bare_log.open("wb") as log_fh:
             bare = subprocess.Popen(
-                [*pin(args.server_cpus), PY, str(BENCH_DIR / "bare_server.py"), "--port",
-                 str(bare_port)],
-                env=env, cwd=ROOT, stdout=log_fh, stderr=subprocess.STDOUT)
+                [
+                    *pin(args.server_cpus),
+                    PY,
+                    str(BENCH_DIR / "bare_server.py"),
+                    "--port",
+                    str(bare_port),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+            )
         wait_ready(f"http://127.0.0.1:{app_port}/healthz", server, app_log)
         wait_ready(f"http://127.0.0.1:{bare_port}{BARE_PATH}", bare, bare_log)
 
@@ -425,14 +527,28 @@ def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Me
         # Interleaved (bare, authenticated) pairs, so drift in the machine's load hits both.
         for round_no in range(args.repeats):
             label = f"round {round_no + 1}/{args.repeats}"
-            m = drive(args, backend, f"bare GET {BARE_PATH}", bare_url, None, bare.pid,
-                      warmup=round_no == 0)
+            m = drive(
+                args,
+                backend,
+                f"bare GET {BARE_PATH}",
+                bare_url,
+                None,
+                bare.pid,
+                warmup=round_no == 0,
+            )
             print(f"[{backend}] {label} bare {BARE_PATH}: {fmt_run(m)}", flush=True)
             bare_runs.append(m)
             if args.profile_dir and round_no == 0:
                 profiler = start_profiler(args, server.pid, backend)
-            m = drive(args, backend, f"auth GET {AUTHED_PATH}", authed_url, token, server.pid,
-                      warmup=round_no == 0)
+            m = drive(
+                args,
+                backend,
+                f"auth GET {AUTHED_PATH}",
+                authed_url,
+                token,
+                server.pid,
+                warmup=round_no == 0,
+            )
             print(f"[{backend}] {label} auth {AUTHED_PATH}: {fmt_run(m)}", flush=True)
             authed_runs.append(m)
             if profiler is not None and round_no == 0:
@@ -443,8 +559,7 @@ def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Me
                     (folded.with_suffix(".summary.txt")).write_text(summary + "\n")
                     print(f"[{backend}] profile: {folded}\n{summary}", flush=True)
                 else:
-                    print(f"[{backend}] py-spy produced nothing: "
-                          f"{err.decode(errors='replace')}")
+                    print(f"[{backend}] py-spy produced nothing: {err.decode(errors='replace')}")
         results = [combine(bare_runs), combine(authed_runs)]
         if server.poll() is not None:
             raise BenchError(f"server died during the run; log:\n{tail(app_log)}")
@@ -460,23 +575,34 @@ def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Me
 # Reporting
 # --------------------------------------------------------------------------------------------
 
+
 def versions(args: argparse.Namespace) -> dict[str, str]:
     import aiohttp
 
     info = {
         "nproc": str(os.cpu_count()),
-        "cpu": next((ln.split(":", 1)[1].strip() for ln in
-                     Path("/proc/cpuinfo").read_text().splitlines()
-                     if ln.startswith("model name")), platform.processor() or "?"),
+        "cpu": next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            platform.processor() or "?",
+        ),
         "python": platform.python_version(),
         "aiohttp": aiohttp.__version__,
         "sqlite": sqlite3.sqlite_version,
         "kernel": platform.release(),
     }
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                         text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!bench"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", ".", ":!bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     info["revision"] = (rev or "?") + (" + uncommitted changes outside bench/" if dirty else "")
     if args.loadgen == "wrk":
         out = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
@@ -484,13 +610,16 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
     else:
         info["loadgen"] = "bench/loadgen.py (aiohttp client)"
     if "postgres" in args.backends:
+
         async def pg_version() -> str:
             import asyncpg
+
             conn = await asyncpg.connect(args.pg_admin_url)
             try:
                 return str(await conn.fetchval("SHOW server_version"))
             finally:
                 await conn.close()
+
         try:
             info["postgres"] = asyncio.run(pg_version())
         except Exception as exc:  # reporting only
@@ -500,27 +629,35 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
 
 def table(results: list[Measurement]) -> list[str]:
     bare = {m.backend: m.rps for m in results if m.endpoint.startswith("bare")}
-    rows = ["| backend | endpoint | req/s | p50 ms | p99 ms | ratio to bare "
-            "| non-200 / socket errors |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| backend | endpoint | req/s | p50 ms | p99 ms | ratio to bare "
+        "| non-200 / socket errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for m in results:
         ratio = m.rps / bare[m.backend] if bare.get(m.backend) else float("nan")
-        rows.append(f"| {m.backend} | `{m.endpoint}` | {m.rps:,.0f} | {m.p50_ms:.2f} | "
-                    f"{m.p99_ms:.2f} | {ratio:.1%} | {m.non_200} / "
-                    f"{m.errors_total - m.non_200} |")
+        rows.append(
+            f"| {m.backend} | `{m.endpoint}` | {m.rps:,.0f} | {m.p50_ms:.2f} | "
+            f"{m.p99_ms:.2f} | {ratio:.1%} | {m.non_200} / "
+            f"{m.errors_total - m.non_200} |"
+        )
     return rows
 
 
 def detail_table(results: list[Measurement]) -> list[str]:
-    rows = ["| backend | endpoint | run | req/s | p50 ms | p99 ms | server cores | load-gen cores "
-            "| PostgreSQL cores | other processes' cores |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| backend | endpoint | run | req/s | p50 ms | p99 ms | server cores | load-gen cores "
+        "| PostgreSQL cores | other processes' cores |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for m in results:
         for i, r in enumerate(m.runs or [m], 1):
             c = r.cpu
-            rows.append(f"| {r.backend} | `{r.endpoint}` | {i} | {r.rps:,.0f} | {r.p50_ms:.2f} | "
-                        f"{r.p99_ms:.2f} | {c.get('server', 0):.2f} | {c.get('loadgen', 0):.2f} | "
-                        f"{c.get('postgres', 0):.2f} | {c.get('other', 0):.2f} |")
+            rows.append(
+                f"| {r.backend} | `{r.endpoint}` | {i} | {r.rps:,.0f} | {r.p50_ms:.2f} | "
+                f"{r.p99_ms:.2f} | {c.get('server', 0):.2f} | {c.get('loadgen', 0):.2f} | "
+                f"{c.get('postgres', 0):.2f} | {c.get('other', 0):.2f} |"
+            )
     return rows
 
 
@@ -533,17 +670,24 @@ def verdicts(results: list[Measurement]) -> list[str]:
         ratio = m.rps / bare[m.backend].rps
         ok = ratio >= TARGET_RATIO and m.errors_total == 0 and bare[m.backend].errors_total == 0
         why = "" if m.errors_total == 0 else f"; {m.errors_total} failed requests"
-        lines.append(f"- **{m.backend}: {'PASS' if ok else 'FAIL'}** — authenticated DB read at "
-                     f"{ratio:.1%} of the bare endpoint's throughput (target ≥ "
-                     f"{TARGET_RATIO:.0%}){why}")
+        lines.append(
+            f"- **{m.backend}: {'PASS' if ok else 'FAIL'}** — authenticated DB read at "
+            f"{ratio:.1%} of the bare endpoint's throughput (target ≥ "
+            f"{TARGET_RATIO:.0%}){why}"
+        )
     return lines
 
 
-def section(args: argparse.Namespace, results: list[Measurement], info: dict[str, str],
-            command: str) -> str:
-    placement = (f"servers pinned to CPU {args.server_cpus}, load generator to CPU "
-                 f"{args.client_cpus} with `taskset`; PostgreSQL (when used) is not pinned and "
-                 f"shares both cores" if args.server_cpus else "no CPU pinning")
+def section(
+    args: argparse.Namespace, results: list[Measurement], info: dict[str, str], command: str
+) -> str:
+    placement = (
+        f"servers pinned to CPU {args.server_cpus}, load generator to CPU "
+        f"{args.client_cpus} with `taskset`; PostgreSQL (when used) is not pinned and "
+        f"shares both cores"
+        if args.server_cpus
+        else "no CPU pinning"
+    )
     lines = [
         START_MARK,
         "## HTTP: authenticated DB read vs bare endpoint",
@@ -553,7 +697,7 @@ def section(args: argparse.Namespace, results: list[Measurement], info: dict[str
         f"Python {info['python']}, aiohttp {info['aiohttp']}, SQLite {info['sqlite']}"
         + (f", PostgreSQL {info['postgres']}" if "postgres" in info else "")
         + ". **Only 2 cores**: server, load generator and PostgreSQL compete for them, so absolute "
-          "numbers are low; the ratio is the figure of merit.",
+        "numbers are low; the ratio is the figure of merit.",
         f"- Code: revision {info['revision']}",
         f"- Command (from the repo root): `{command}`",
         f"- Load: {info['loadgen']}, {args.threads} thread(s), {args.connections} keep-alive "
@@ -567,10 +711,15 @@ def section(args: argparse.Namespace, results: list[Measurement], info: dict[str
         "(`python -m backend.cli serve`, `MC_RUN_WORKER=false`, `MC_LOG_LEVEL=WARNING`, fresh "
         "migrated database): full middleware stack, EdDSA JWT verify, session+account query, "
         "account read, pydantic response. Bare: `GET /hello` on `bench/bare_server.py` "
-        "(aiohttp, no middleware, `{\"hello\": \"world\"}`). Every response must be 200.",
-        *(["- ⚠ Load generator is the Python fallback: it saturates before the bare server "
-           "does, so the ratio overstates the authenticated endpoint. Install `wrk` and rerun."]
-          if args.loadgen != "wrk" else []),
+        '(aiohttp, no middleware, `{"hello": "world"}`). Every response must be 200.',
+        *(
+            [
+                "- ⚠ Load generator is the Python fallback: it saturates before the bare server "
+                "does, so the ratio overstates the authenticated endpoint. Install `wrk` and rerun."
+            ]
+            if args.loadgen != "wrk"
+            else []
+        ),
         "",
         *table(results),
         "",
@@ -590,7 +739,7 @@ def write_results(text: str) -> None:
     current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     start, end = current.find(START_MARK), current.find(END_MARK)
     if start != -1 and end != -1 and end > start:
-        updated = current[:start] + text + current[end + len(END_MARK):]
+        updated = current[:start] + text + current[end + len(END_MARK) :]
     else:
         updated = current.rstrip("\n") + "\n\n" + text + "\n"
     RESULTS.write_text(updated)
@@ -600,28 +749,48 @@ def main() -> int:
     if "--_make-token" in sys.argv:
         asyncio.run(_make_token())
         return 0
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default="sqlite,postgres",
-                        help="comma-separated: sqlite,postgres")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgres", help="comma-separated: sqlite,postgres"
+    )
     parser.add_argument("--connections", "-c", type=int, default=64)
     parser.add_argument("--threads", "-t", type=int, default=1, help="wrk threads")
     parser.add_argument("--duration", "-d", type=float, default=10.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds")
-    parser.add_argument("--repeats", "-r", type=int, default=3,
-                        help="interleaved (bare, authenticated) rounds; the median is reported")
+    parser.add_argument(
+        "--repeats",
+        "-r",
+        type=int,
+        default=3,
+        help="interleaved (bare, authenticated) rounds; the median is reported",
+    )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--quiet-cores", type=float, default=0.25,
-                        help="before each run wait until others use at most this many cores")
-    parser.add_argument("--quiet-timeout", type=float, default=45.0,
-                        help="longest wait for a quiet machine before each run (0: never wait)")
-    parser.add_argument("--pg-admin-url", default=os.environ.get("BENCH_PG_ADMIN_URL",
-                                                                  DEFAULT_PG_ADMIN),
-                        help=f"superuser URL; database {PG_DB!r} is dropped and recreated")
+    parser.add_argument(
+        "--quiet-cores",
+        type=float,
+        default=0.25,
+        help="before each run wait until others use at most this many cores",
+    )
+    parser.add_argument(
+        "--quiet-timeout",
+        type=float,
+        default=45.0,
+        help="longest wait for a quiet machine before each run (0: never wait)",
+    )
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN),
+        help=f"superuser URL; database {PG_DB!r} is dropped and recreated",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
-    parser.add_argument("--profile-dir", help="py-spy the server during the authenticated run "
-                        "(collapsed stacks + summary here); implies --no-write")
+    parser.add_argument(
+        "--profile-dir",
+        help="py-spy the server during the authenticated run "
+        "(collapsed stacks + summary here); implies --no-write",
+    )
     args = parser.parse_args()
     if args.profile_dir:
         args.repeats = 1
@@ -640,8 +809,9 @@ def main() -> int:
     else:
         args.server_cpus = args.client_cpus = None
 
-    command = " ".join([".venv/bin/python bench/http_bench.py"]
-                       + [shlex.quote(a) for a in sys.argv[1:]])
+    command = " ".join(
+        [".venv/bin/python bench/http_bench.py"] + [shlex.quote(a) for a in sys.argv[1:]]
+    )
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="mc-http-bench-") as tmp:
         for backend in args.backends:

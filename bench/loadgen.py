@@ -58,12 +58,21 @@ async def run(url: str, connections: int, duration: float, auth: str | None) -> 
         "duration_us": int(elapsed * 1e6),
         "requests": sum(codes.values()),
         "bytes": nbytes,
-        "errors": {"connect": 0, "read": sum(errors.values()), "write": 0,
-                   "status": sum(n for c, n in codes.items() if c > 399), "timeout": 0},
+        "errors": {
+            "connect": 0,
+            "read": sum(errors.values()),
+            "write": 0,
+            "status": sum(n for c, n in codes.items() if c > 399),
+            "timeout": 0,
+        },
         "codes": {str(c): n for c, n in codes.items()},
-        "latency_us": {"mean": sum(latencies) / len(latencies) * 1e6 if latencies else 0,
-                       "max": int(latencies[-1] * 1e6) if latencies else 0,
-                       "p50": pct(50), "p90": pct(90), "p99": pct(99)},
+        "latency_us": {
+            "mean": sum(latencies) / len(latencies) * 1e6 if latencies else 0,
+            "max": int(latencies[-1] * 1e6) if latencies else 0,
+            "p50": pct(50),
+            "p90": pct(90),
+            "p99": pct(99),
+        },
     }
 
 
@@ -73,8 +82,9 @@ def main() -> None:
     parser.add_argument("-c", "--connections", type=int, default=64)
     parser.add_argument("-d", "--duration", type=float, default=10.0)
     args = parser.parse_args()
-    result = asyncio.run(run(args.url, args.connections, args.duration,
-                             os.environ.get("BENCH_AUTH") or None))
+    result = asyncio.run(
+        run(args.url, args.connections, args.duration, os.environ.get("BENCH_AUTH") or None)
+    )
     print("LOADGEN_JSON " + json.dumps(result), flush=True)
 
 

@@ -137,11 +137,13 @@ def parse_credit_code(value: str) -> CreditCode:
     """
     if not isinstance(value, str):
         raise InvalidIdentifier(
-            "credit_code_format", "Credit code must be text / 统一社会信用代码必须为文本")
+            "credit_code_format", "Credit code must be text / 统一社会信用代码必须为文本"
+        )
     code = unicodedata.normalize("NFKC", value).strip().upper()
     if not code:
         raise InvalidIdentifier(
-            "credit_code_required", "Credit code is required / 请填写统一社会信用代码")
+            "credit_code_required", "Credit code is required / 请填写统一社会信用代码"
+        )
     if len(code) != 18:
         raise InvalidIdentifier(
             "credit_code_length",

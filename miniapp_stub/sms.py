@@ -51,7 +51,7 @@ DEFAULT_SMS_TEMPLATES: Mapping[str, str] = {
     "otp": "【移动微法院】您的验证码为{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。",
     "case_notice": "【移动微法院】您有案件（{case_number}）的新消息，请登录移动微法院查看。",
     "service_notice": "【移动微法院】{court}向您送达了（{case_number}）的诉讼文书，"
-                      "请登录移动微法院查收。",
+    "请登录移动微法院查收。",
 }
 
 API_KEY_HEADER = "X-Api-Key"
@@ -97,8 +97,12 @@ class SentSms:
         }
 
     def control_view(self) -> dict[str, Any]:
-        return {**self.public(), "template": self.template, "params": self.params,
-                "text": self.text}
+        return {
+            **self.public(),
+            "template": self.template,
+            "params": self.params,
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -123,23 +127,25 @@ class FakeSmsState:
         sms.status = status
         sms.delivered_at = self.clock()
         sms.error_code = error_code
-        self.pending_reports.append({
-            "message_id": sms.message_id,
-            "phone": sms.phone,
-            "status": status,
-            "error_code": error_code,
-            "reported_at": sms.delivered_at,
-        })
+        self.pending_reports.append(
+            {
+                "message_id": sms.message_id,
+                "phone": sms.phone,
+                "status": status,
+                "error_code": error_code,
+                "reported_at": sms.delivered_at,
+            }
+        )
 
 
 SMS_CONFIG = web.AppKey("fake_sms_config", FakeSmsConfig)
 SMS_STATE = web.AppKey("fake_sms_state", FakeSmsState)
 
 
-def _error(status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
-           ) -> web.Response:
-    return web.json_response({"error": error, "detail": detail}, status=status,
-                             headers=headers)
+def _error(
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response({"error": error, "detail": detail}, status=status, headers=headers)
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -159,8 +165,9 @@ async def _parse(request: web.Request, model: type[_M]) -> _M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise _ParseError(_error(400, "invalid_request",
-                                 exc.json(include_url=False, include_context=False))) from None
+        raise _ParseError(
+            _error(400, "invalid_request", exc.json(include_url=False, include_context=False))
+        ) from None
 
 
 class _SendBody(BaseModel):
@@ -185,8 +192,10 @@ class _DeliverBody(BaseModel):
 
 def _authorised(request: web.Request) -> bool:
     given = request.headers.get(API_KEY_HEADER, "")
-    return any(hmac.compare_digest(given.encode(), key.encode())
-               for key in request.app[SMS_CONFIG].api_keys)
+    return any(
+        hmac.compare_digest(given.encode(), key.encode())
+        for key in request.app[SMS_CONFIG].api_keys
+    )
 
 
 def _placeholders(template: str) -> set[str]:
@@ -215,8 +224,9 @@ async def _send(request: web.Request) -> web.Response:
     params = {k: str(v) for k, v in body.params.items()}
     wanted = _placeholders(template)
     if set(params) != wanted:
-        return _error(400, "invalid_params",
-                      f"template {body.template!r} takes exactly {sorted(wanted)}")
+        return _error(
+            400, "invalid_params", f"template {body.template!r} takes exactly {sorted(wanted)}"
+        )
     now = state.clock()
     if config.per_phone_per_minute is not None:
         window = int(now // 60)
@@ -224,11 +234,21 @@ async def _send(request: web.Request) -> web.Response:
         count = count if seen_window == window else 0
         if count >= config.per_phone_per_minute:
             retry = str(max(1, int((window + 1) * 60 - now)))
-            return _error(429, "rate_limited", "too many messages to this number",
-                          headers={"Retry-After": retry})
+            return _error(
+                429,
+                "rate_limited",
+                "too many messages to this number",
+                headers={"Retry-After": retry},
+            )
         state.windows[phone] = (window, count + 1)
-    sms = SentSms(message_id=uuid.uuid4().hex, phone=phone, template=body.template,
-                  params=params, text=template.format_map(params), submitted_at=now)
+    sms = SentSms(
+        message_id=uuid.uuid4().hex,
+        phone=phone,
+        template=body.template,
+        params=params,
+        text=template.format_map(params),
+        submitted_at=now,
+    )
     state.messages[sms.message_id] = sms
     if config.auto_deliver:
         state.settle(sms, "delivered")
@@ -257,10 +277,14 @@ async def _control_messages(request: web.Request) -> web.Response:
     if phone is not None:
         match = _MOBILE.fullmatch(phone.strip())
         phone = match.group(1) if match else phone
-    messages = [m.control_view() for m in request.app[SMS_STATE].messages.values()
-                if phone is None or m.phone == phone]
-    return web.json_response({"messages": messages,
-                              "send_attempts": request.app[SMS_STATE].send_attempts})
+    messages = [
+        m.control_view()
+        for m in request.app[SMS_STATE].messages.values()
+        if phone is None or m.phone == phone
+    ]
+    return web.json_response(
+        {"messages": messages, "send_attempts": request.app[SMS_STATE].send_attempts}
+    )
 
 
 async def _control_fail(request: web.Request) -> web.Response:

@@ -209,6 +209,7 @@ def _opaque_id() -> str:
 
 # --------------------------------------------------------------------------- WeChat API
 
+
 class WeChatError(Exception):
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(f"{errcode} {errmsg}")
@@ -230,8 +231,11 @@ def _api(name: ApiName) -> Callable[[ApiHandler], Handler]:
     def wrap(handler: ApiHandler) -> Handler:
         async def run(request: web.Request) -> web.StreamResponse:
             config, state = request.app[WECHAT_CONFIG], request.app[WECHAT_STATE]
-            ctype = (config.jscode2session_content_type if name == "jscode2session"
-                     else "application/json")
+            ctype = (
+                config.jscode2session_content_type
+                if name == "jscode2session"
+                else "application/json"
+            )
             queued = state.faults.get(name)
             try:
                 if queued:
@@ -339,8 +343,11 @@ async def _stable_token(request: web.Request) -> dict[str, Any]:
         return {"access_token": current.token, "expires_in": int(current.expires_at - now)}
     if current is not None:
         state.tokens.pop(current.token, None)
-    new = _AccessToken(token=secrets.token_urlsafe(96), appid=appid,
-                       expires_at=now + config.access_token_ttl_seconds)
+    new = _AccessToken(
+        token=secrets.token_urlsafe(96),
+        appid=appid,
+        expires_at=now + config.access_token_ttl_seconds,
+    )
     state.tokens[new.token] = new
     state.current_token[appid] = new
     return {"access_token": new.token, "expires_in": config.access_token_ttl_seconds}
@@ -356,12 +363,19 @@ async def _getuserphonenumber(request: web.Request) -> dict[str, Any]:
         raise WeChatError(41008, "missing code")
     now = config.clock()
     record = state.phone_codes.get(code)
-    if (record is None or record.used or record.appid != appid
-            or now - record.issued_at > config.code_ttl_seconds):
+    if (
+        record is None
+        or record.used
+        or record.appid != appid
+        or now - record.issued_at > config.code_ttl_seconds
+    ):
         raise WeChatError(40029, "invalid code")
     record.used = True
-    full = (record.pure_phone if record.country_code == "86"
-            else f"+{record.country_code}{record.pure_phone}")
+    full = (
+        record.pure_phone
+        if record.country_code == "86"
+        else f"+{record.country_code}{record.pure_phone}"
+    )
     return {
         "errcode": 0,
         "errmsg": "ok",
@@ -436,8 +450,16 @@ async def _subscribe_send(request: web.Request) -> dict[str, Any]:
         raise WeChatError(43101, "user refuse to accept the msg")
     state.grants[grant_key] -= 1
     message = DeliveredMessage(
-        msgid=next(state.msgids), appid=appid, touser=touser, template_id=template_id,
-        page=page, data=data, miniprogram_state=state_name, lang=lang, sent_at=config.clock())
+        msgid=next(state.msgids),
+        appid=appid,
+        touser=touser,
+        template_id=template_id,
+        page=page,
+        data=data,
+        miniprogram_state=state_name,
+        lang=lang,
+        sent_at=config.clock(),
+    )
     state.messages.append(message)
     return {"errcode": 0, "errmsg": "ok", "msgid": message.msgid}
 
@@ -492,8 +514,9 @@ class _RevokeBody(_Strict):
 
 
 def _control_error(error: str, detail: Any) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": error, "detail": detail}),
-                              content_type="application/json")
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": error, "detail": detail}), content_type="application/json"
+    )
 
 
 async def _control_body(request: web.Request, model: type[_M]) -> _M:
@@ -534,8 +557,13 @@ async def _control_login_code(request: web.Request) -> web.Response:
     users[openid] = unionid
     code = secrets.token_hex(16)
     state.login_codes[code] = _LoginCode(
-        appid=appid, openid=openid, unionid=unionid, issued_at=request.app[WECHAT_CONFIG].clock(),
-        behaviour=body.behaviour, failures_left=body.failures if body.behaviour == "busy" else 0)
+        appid=appid,
+        openid=openid,
+        unionid=unionid,
+        issued_at=request.app[WECHAT_CONFIG].clock(),
+        behaviour=body.behaviour,
+        failures_left=body.failures if body.behaviour == "busy" else 0,
+    )
     return web.json_response({"code": code, "appid": appid, "openid": openid, "unionid": unionid})
 
 
@@ -547,12 +575,15 @@ async def _control_phone_code(request: web.Request) -> web.Response:
         # "+8613800138000": the country code must be the one given; store the national part.
         if not pure.startswith("+" + body.country_code):
             raise _control_error("invalid_request", "phone prefix does not match country_code")
-        pure = pure[1 + len(body.country_code):]
+        pure = pure[1 + len(body.country_code) :]
     code = secrets.token_hex(32)
     request.app[WECHAT_STATE].phone_codes[code] = _PhoneCode(
-        appid=appid, pure_phone=pure, country_code=body.country_code,
+        appid=appid,
+        pure_phone=pure,
+        country_code=body.country_code,
         watermark_appid=body.watermark_appid or appid,
-        issued_at=request.app[WECHAT_CONFIG].clock())
+        issued_at=request.app[WECHAT_CONFIG].clock(),
+    )
     return web.json_response({"code": code})
 
 
@@ -563,8 +594,9 @@ async def _control_grant(request: web.Request) -> web.Response:
     state.users.setdefault(appid, {}).setdefault(body.openid, None)
     key = (appid, body.openid, body.template_id)
     state.grants[key] = state.grants.get(key, 0) + body.count
-    return web.json_response({"openid": body.openid, "template_id": body.template_id,
-                              "remaining": state.grants[key]})
+    return web.json_response(
+        {"openid": body.openid, "template_id": body.template_id, "remaining": state.grants[key]}
+    )
 
 
 async def _control_templates(request: web.Request) -> web.Response:
@@ -575,8 +607,11 @@ async def _control_templates(request: web.Request) -> web.Response:
 
 async def _control_messages(request: web.Request) -> web.Response:
     touser = request.query.get("touser")
-    messages = [m.as_json() for m in request.app[WECHAT_STATE].messages
-                if touser is None or m.touser == touser]
+    messages = [
+        m.as_json()
+        for m in request.app[WECHAT_STATE].messages
+        if touser is None or m.touser == touser
+    ]
     return web.json_response({"messages": messages})
 
 
@@ -606,12 +641,14 @@ async def _control_reset(request: web.Request) -> web.Response:
 
 # --------------------------------------------------------------------------- assembly and CLI
 
+
 def create_fake_wechat_app(config: FakeWeChatConfig | None = None) -> web.Application:
     config = config or FakeWeChatConfig()
     app = web.Application()
     app[WECHAT_CONFIG] = config
     app[WECHAT_STATE] = FakeWeChatState(
-        templates={k: tuple(v) for k, v in config.templates.items()})
+        templates={k: tuple(v) for k, v in config.templates.items()}
+    )
     app.router.add_get("/sns/jscode2session", _jscode2session)
     app.router.add_post("/cgi-bin/stable_token", _stable_token)
     app.router.add_post("/wxa/business/getuserphonenumber", _getuserphonenumber)
@@ -630,11 +667,16 @@ def create_fake_wechat_app(config: FakeWeChatConfig | None = None) -> web.Applic
     return app
 
 
-def run_fake_wechat(host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                    config: FakeWeChatConfig | None = None) -> None:
+def run_fake_wechat(
+    host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: FakeWeChatConfig | None = None
+) -> None:
     """Serve the fake platform until interrupted (blocking)."""
-    web.run_app(create_fake_wechat_app(config), host=host, port=port,
-                print=lambda _: print(f"fake WeChat platform on http://{host}:{port}/", flush=True))
+    web.run_app(
+        create_fake_wechat_app(config),
+        host=host,
+        port=port,
+        print=lambda _: print(f"fake WeChat platform on http://{host}:{port}/", flush=True),
+    )
 
 
 def _app_arg(value: str) -> MiniProgram:
@@ -656,29 +698,55 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     """Adds the fake platform's options to ``parser`` (e.g. a ``fake-wechat`` subcommand)."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--app", dest="apps", action="append", type=_app_arg, default=[],
-                        metavar="APPID:SECRET",
-                        help=f"a mini-program (repeatable; default {DEFAULT_APPID}:"
-                             f"{DEFAULT_SECRET})")
-    parser.add_argument("--template", dest="templates", action="append", type=_template_arg,
-                        default=[], metavar="ID=KW1,KW2",
-                        help="a subscribe-message template and its keywords (repeatable)")
-    parser.add_argument("--login-quota", type=int, default=1000,
-                        help="jscode2session calls per appid per minute before 45011")
-    parser.add_argument("--code-ttl", type=float, default=300.0,
-                        help="seconds a login or phone code stays valid")
-    parser.add_argument("--sms-api-key", action="append", default=[],
-                        help=f"accepted SMS gateway key (repeatable; default "
-                             f"{DEFAULT_SMS_API_KEY})")
+    parser.add_argument(
+        "--app",
+        dest="apps",
+        action="append",
+        type=_app_arg,
+        default=[],
+        metavar="APPID:SECRET",
+        help=f"a mini-program (repeatable; default {DEFAULT_APPID}:{DEFAULT_SECRET})",
+    )
+    parser.add_argument(
+        "--template",
+        dest="templates",
+        action="append",
+        type=_template_arg,
+        default=[],
+        metavar="ID=KW1,KW2",
+        help="a subscribe-message template and its keywords (repeatable)",
+    )
+    parser.add_argument(
+        "--login-quota",
+        type=int,
+        default=1000,
+        help="jscode2session calls per appid per minute before 45011",
+    )
+    parser.add_argument(
+        "--code-ttl", type=float, default=300.0, help="seconds a login or phone code stays valid"
+    )
+    parser.add_argument(
+        "--sms-api-key",
+        action="append",
+        default=[],
+        help=f"accepted SMS gateway key (repeatable; default {DEFAULT_SMS_API_KEY})",
+    )
     parser.add_argument("--no-sms", action="store_true", help="do not mount the SMS gateway")
-    parser.add_argument("--no-control", action="store_true",
-                        help="disable the /__control/ test API")
+    parser.add_argument(
+        "--no-control", action="store_true", help="disable the /__control/ test API"
+    )
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> FakeWeChatConfig:
-    sms = None if args.no_sms else FakeSmsConfig(
-        api_keys=frozenset(args.sms_api_key or [DEFAULT_SMS_API_KEY]), control=not args.no_control)
+    sms = (
+        None
+        if args.no_sms
+        else FakeSmsConfig(
+            api_keys=frozenset(args.sms_api_key or [DEFAULT_SMS_API_KEY]),
+            control=not args.no_control,
+        )
+    )
     return FakeWeChatConfig(
         apps=tuple(args.apps) or (MiniProgram(DEFAULT_APPID, DEFAULT_SECRET),),
         templates=dict(args.templates),
@@ -695,8 +763,11 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = configure_parser(argparse.ArgumentParser(
-        prog="fake-wechat", description="Fake WeChat platform and SMS gateway for tests"))
+    parser = configure_parser(
+        argparse.ArgumentParser(
+            prog="fake-wechat", description="Fake WeChat platform and SMS gateway for tests"
+        )
+    )
     return run_from_args(parser.parse_args(argv))
 
 

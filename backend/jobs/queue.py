@@ -144,8 +144,9 @@ async def enqueue(
     if isinstance(max_attempts, bool) or not 1 <= max_attempts <= 1000:
         raise ValueError("max_attempts must be between 1 and 1000")
     if dedupe_key is None:
-        return await Job.create(kind=kind, payload=data, run_at=when, max_attempts=max_attempts,
-                                using_db=conn)
+        return await Job.create(
+            kind=kind, payload=data, run_at=when, max_attempts=max_attempts, using_db=conn
+        )
     if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY_LENGTH:
         raise ValueError(f"dedupe_key must be 1–{MAX_DEDUPE_KEY_LENGTH} characters")
 
@@ -156,9 +157,14 @@ async def enqueue(
         # A savepoint: on PostgreSQL a failed INSERT would otherwise abort the caller's whole
         # transaction when a concurrent transaction committed the same key first.
         async with conn._in_transaction() as savepoint:
-            return await Job.create(kind=kind, payload=data, run_at=when,
-                                    max_attempts=max_attempts, dedupe_key=dedupe_key,
-                                    using_db=savepoint)
+            return await Job.create(
+                kind=kind,
+                payload=data,
+                run_at=when,
+                max_attempts=max_attempts,
+                dedupe_key=dedupe_key,
+                using_db=savepoint,
+            )
     except IntegrityError:
         existing = await Job.filter(dedupe_key=dedupe_key).using_db(conn).first()
         if existing is None:

@@ -39,8 +39,13 @@ MAX_BACKOFF_S = 300.0
 
 _SECRET_PATTERNS = (
     # key=value / key: value pairs whose key names a secret
-    (re.compile(r"(?i)\b(\w*(?:token|secret|password|passwd|api_?key|session_key|authorization)"
-                r"\w*)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"), r"\1\2[redacted]"),
+    (
+        re.compile(
+            r"(?i)\b(\w*(?:token|secret|password|passwd|api_?key|session_key|authorization)"
+            r"\w*)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
+        ),
+        r"\1\2[redacted]",
+    ),
     (re.compile(r"(?i)\bbearer\s+[\w.~+/=-]+"), "Bearer [redacted]"),
     (re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]*"), "[jwt]"),
     (re.compile(r"\b\d{17}[\dXx]\b"), "[id-number]"),
@@ -62,7 +67,7 @@ def describe_error(exc: BaseException) -> str:
 def default_retry_delay(attempt: int) -> float:
     """Seconds before retry number ``attempt + 1``: 2, 4, 8 … capped at 300, ±20% jitter so jobs
     that failed together (an outage) do not all come back at the same instant."""
-    base = min(2.0 ** attempt, MAX_BACKOFF_S)
+    base = min(2.0**attempt, MAX_BACKOFF_S)
     return base * random.uniform(0.8, 1.2)
 
 
@@ -135,16 +140,23 @@ class JobStore:
         )
         rows = await self._query(text, [*lease_args, worker_id, *now_args, *now_args, limit])
         jobs = [
-            ClaimedJob(id=int(r["id"]), kind=str(r["kind"]), payload=_payload(r["payload"]),
-                       attempts=int(r["attempts"]), max_attempts=int(r["max_attempts"]),
-                       worker_id=worker_id)
+            ClaimedJob(
+                id=int(r["id"]),
+                kind=str(r["kind"]),
+                payload=_payload(r["payload"]),
+                attempts=int(r["attempts"]),
+                max_attempts=int(r["max_attempts"]),
+                worker_id=worker_id,
+            )
             for r in rows
         ]
         return sorted(jobs, key=lambda job: job.id)
 
     async def _update_claimed(self, job: ClaimedJob, assignments: str, values: list[Any]) -> bool:
-        text = (f"UPDATE job SET {assignments} WHERE id = ? AND locked_by = ? AND attempts = ? "
-                f"AND status = 'running' RETURNING id")
+        text = (
+            f"UPDATE job SET {assignments} WHERE id = ? AND locked_by = ? AND attempts = ? "
+            f"AND status = 'running' RETURNING id"
+        )
         rows = await self._query(text, [*values, job.id, job.worker_id, job.attempts])
         return bool(rows)
 
@@ -155,26 +167,36 @@ class JobStore:
     async def complete(self, job: ClaimedJob) -> bool:
         now_sql, now_args = self._now()
         return await self._update_claimed(
-            job, f"status = 'done', finished_at = {now_sql}, lease_until = NULL, locked_by = NULL",
-            now_args)
+            job,
+            f"status = 'done', finished_at = {now_sql}, lease_until = NULL, locked_by = NULL",
+            now_args,
+        )
 
     async def retry(self, job: ClaimedJob, delay_s: float, error: str) -> bool:
         run_sql, run_args = self._in(delay_s)
         return await self._update_claimed(
-            job, f"status = 'queued', run_at = {run_sql}, lease_until = NULL, locked_by = NULL, "
-                 "last_error = ?", [*run_args, error])
+            job,
+            f"status = 'queued', run_at = {run_sql}, lease_until = NULL, locked_by = NULL, "
+            "last_error = ?",
+            [*run_args, error],
+        )
 
     async def bury(self, job: ClaimedJob, error: str) -> bool:
         now_sql, now_args = self._now()
         return await self._update_claimed(
-            job, f"status = 'dead', finished_at = {now_sql}, lease_until = NULL, locked_by = NULL, "
-                 "last_error = ?", [*now_args, error])
+            job,
+            f"status = 'dead', finished_at = {now_sql}, lease_until = NULL, locked_by = NULL, "
+            "last_error = ?",
+            [*now_args, error],
+        )
 
     async def release(self, job: ClaimedJob) -> bool:
         # Interrupted by shutdown, not by its own fault: the attempt is given back.
         return await self._update_claimed(
-            job, "status = 'queued', lease_until = NULL, locked_by = NULL, "
-                 "attempts = attempts - 1", [])
+            job,
+            "status = 'queued', lease_until = NULL, locked_by = NULL, attempts = attempts - 1",
+            [],
+        )
 
 
 def new_worker_id() -> str:
@@ -243,8 +265,10 @@ class Worker:
             # Only the new task needs the ORM context; the caller's stays as it was.
             with self.database.activate():
                 self._loop_task = asyncio.create_task(self._loop(), name="job-worker")
-        log.info("job worker started", extra={"worker_id": self.worker_id,
-                                             "concurrency": self.concurrency})
+        log.info(
+            "job worker started",
+            extra={"worker_id": self.worker_id, "concurrency": self.concurrency},
+        )
 
     async def stop(self) -> None:
         """Stop claiming; let running jobs finish for up to ``shutdown_timeout_s``, then cancel
@@ -261,8 +285,10 @@ class Worker:
             for task in pending:
                 task.cancel()
             if pending:
-                log.warning("cancelled running jobs at shutdown",
-                            extra={"worker_id": self.worker_id, "jobs": len(pending)})
+                log.warning(
+                    "cancelled running jobs at shutdown",
+                    extra={"worker_id": self.worker_id, "jobs": len(pending)},
+                )
                 await asyncio.gather(*pending, return_exceptions=True)
         log.info("job worker stopped", extra={"worker_id": self.worker_id})
 
@@ -284,8 +310,10 @@ class Worker:
                     failures = 0
                 except Exception:
                     failures += 1
-                    log.exception("claiming jobs failed", extra={"worker_id": self.worker_id,
-                                                                 "failures": failures})
+                    log.exception(
+                        "claiming jobs failed",
+                        extra={"worker_id": self.worker_id, "failures": failures},
+                    )
                     jobs = []
                 for job in jobs:
                     task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
@@ -308,20 +336,33 @@ class Worker:
         self.metrics.jobs.labels(job.kind, outcome).inc()
 
     async def _execute(self, job: ClaimedJob) -> None:
-        extra = {"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts,
-                 "worker_id": self.worker_id}
+        extra = {
+            "job_id": job.id,
+            "job_kind": job.kind,
+            "attempt": job.attempts,
+            "worker_id": self.worker_id,
+        }
         try:
             if job.attempts > job.max_attempts:
                 # Only a job whose runs keep dying without reporting (crash, OOM kill) gets here.
-                await self._bury(job, "gave up: the lease expired on the last attempt "
-                                      "(the worker died or stalled while running it)", extra)
+                await self._bury(
+                    job,
+                    "gave up: the lease expired on the last attempt "
+                    "(the worker died or stalled while running it)",
+                    extra,
+                )
                 return
             handler = self.registry.get(job.kind)
             if handler is None:
                 await self._bury(job, f"no handler registered for job kind {job.kind!r}", extra)
                 return
-            ctx = JobContext(job_id=job.id, kind=job.kind, attempt=job.attempts,
-                             max_attempts=job.max_attempts, worker_id=self.worker_id)
+            ctx = JobContext(
+                job_id=job.id,
+                kind=job.kind,
+                attempt=job.attempts,
+                max_attempts=job.max_attempts,
+                worker_id=self.worker_id,
+            )
             log.debug("job started", extra=extra)
             await self._run_handler(job, _call(handler, job.payload, ctx), extra)
         except asyncio.CancelledError:
@@ -331,8 +372,9 @@ class Worker:
             # job runs again, which idempotent handlers tolerate.
             log.exception("job bookkeeping failed", extra=extra)
 
-    async def _run_handler(self, job: ClaimedJob, work: Coroutine[Any, Any, None],
-                           extra: dict[str, Any]) -> None:
+    async def _run_handler(
+        self, job: ClaimedJob, work: Coroutine[Any, Any, None], extra: dict[str, Any]
+    ) -> None:
         handler_task: asyncio.Task[None] = asyncio.create_task(work)
         finished = asyncio.Event()
         lease_lost = asyncio.Event()
@@ -364,8 +406,11 @@ class Worker:
                 return
             delay = max(0.0, float(self.retry_delay(job.attempts)))
             if await self.store.retry(job, delay, error):
-                log.warning("job failed; will retry", exc_info=True,
-                            extra={**extra, "retry_in_s": round(delay, 3), "error": error})
+                log.warning(
+                    "job failed; will retry",
+                    exc_info=True,
+                    extra={**extra, "retry_in_s": round(delay, 3), "error": error},
+                )
                 self._count(job, "retry")
             else:
                 log.warning("job failed after its lease was lost", extra={**extra, "error": error})
@@ -375,8 +420,9 @@ class Worker:
                 log.info("job done", extra=extra)
                 self._count(job, "done")
             else:
-                log.warning("job finished after its lease was lost; not marked done here",
-                            extra=extra)
+                log.warning(
+                    "job finished after its lease was lost; not marked done here", extra=extra
+                )
                 self._count(job, "lease_lost")
 
     async def _bury(self, job: ClaimedJob, error: str, extra: dict[str, Any]) -> None:
@@ -386,8 +432,13 @@ class Worker:
         else:
             self._count(job, "lease_lost")
 
-    async def _heartbeat(self, job: ClaimedJob, handler_task: asyncio.Task[None],
-                         finished: asyncio.Event, lease_lost: asyncio.Event) -> None:
+    async def _heartbeat(
+        self,
+        job: ClaimedJob,
+        handler_task: asyncio.Task[None],
+        finished: asyncio.Event,
+        lease_lost: asyncio.Event,
+    ) -> None:
         interval = max(self.lease_s / 3, 0.05)
         while not finished.is_set():
             with contextlib.suppress(TimeoutError):
@@ -397,8 +448,11 @@ class Worker:
                 still_ours = await self.store.heartbeat(job, self.lease_s)
             except Exception:
                 # Keep trying: the lease is valid for a while yet.
-                log.warning("job heartbeat failed", exc_info=True,
-                            extra={"job_id": job.id, "worker_id": self.worker_id})
+                log.warning(
+                    "job heartbeat failed",
+                    exc_info=True,
+                    extra={"job_id": job.id, "worker_id": self.worker_id},
+                )
                 continue
             if not still_ours and not finished.is_set():
                 lease_lost.set()
@@ -433,8 +487,9 @@ async def run_worker_forever(
     handled: list[signal.Signals] = []
     try:
         with database.activate():
-            worker = Worker(build_registry(settings), settings, metrics or Metrics(), database,
-                            **worker_options)
+            worker = Worker(
+                build_registry(settings), settings, metrics or Metrics(), database, **worker_options
+            )
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, stop.set)

@@ -122,7 +122,7 @@ class BlobStore(ABC):
 
         async def chunks() -> AsyncIterator[bytes]:
             for start in range(0, len(data), WRITE_BATCH):
-                yield data[start:start + WRITE_BATCH]
+                yield data[start : start + WRITE_BATCH]
 
         return await self.put(chunks(), max_bytes=max_bytes or len(data), allowed=allowed)
 
@@ -147,8 +147,7 @@ def _check_kind(head: bytes, allowed: frozenset[FileKind]) -> FileKind:
         raise UnsupportedMediaType(
             f"{kind.media_type} is not accepted here",
             code="file_type_not_allowed",
-            extra={"detected": kind.media_type,
-                   "allowed": sorted(k.media_type for k in allowed)},
+            extra={"detected": kind.media_type, "allowed": sorted(k.media_type for k in allowed)},
         )
     return kind
 
@@ -284,8 +283,7 @@ class LocalBlobStore(BlobStore):
     async def put(
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, allowed: frozenset[FileKind]
     ) -> StoredBlob:
-        temp, blob = await spool(chunks, tmp_dir=self.tmp_dir, max_bytes=max_bytes,
-                                 allowed=allowed)
+        temp, blob = await spool(chunks, tmp_dir=self.tmp_dir, max_bytes=max_bytes, allowed=allowed)
         try:
             await _blocking(self._commit, temp, blob)
         except BaseException:

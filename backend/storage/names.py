@@ -22,8 +22,14 @@ _UNSAFE = re.compile(r'[<>:"/\\|?*]')
 _SPACES = re.compile(r"\s+")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 _WINDOWS_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-     *(f"LPT{i}" for i in range(1, 10))}
+    {
+        "CON",
+        "PRN",
+        "AUX",
+        "NUL",
+        *(f"COM{i}" for i in range(1, 10)),
+        *(f"LPT{i}" for i in range(1, 10)),
+    }
 )
 # RFC 5987 attr-char minus ALPHA / DIGIT, which quote() never escapes.
 _ATTR_CHARS = "!#$&+-.^_`|~"
@@ -57,8 +63,9 @@ def sanitise_filename(raw: str | None) -> str:
         return ""
     name = unicodedata.normalize("NFC", raw)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if ch in "\t\n\r\v\f" else ch for ch in name if _visible(ch)
-                   or ch in "\t\n\r\v\f")
+    name = "".join(
+        " " if ch in "\t\n\r\v\f" else ch for ch in name if _visible(ch) or ch in "\t\n\r\v\f"
+    )
     name = _UNSAFE.sub("_", name)
     name = _SPACES.sub(" ", name).strip(" .")
     stem, extension = _split_extension(name)
@@ -91,7 +98,7 @@ def ascii_fallback(name: str) -> str:
     stem = stem.strip(" ._")
     if not any(ch.isalnum() for ch in stem):
         stem = DEFAULT_STEM
-    return (stem[: MAX_NAME_CHARS] + extension).replace('"', "_")
+    return (stem[:MAX_NAME_CHARS] + extension).replace('"', "_")
 
 
 def content_disposition(name: str, *, disposition: str = "attachment") -> str:

@@ -26,8 +26,9 @@ TAGS = ("files",)
 
 UPLOAD_DESCRIPTION = (
     "The type is decided from the file's bytes against the purpose's allowlist ("
-    + "; ".join(f"{p.value}: {', '.join(sorted(k.value for k in RULES[p].allowed))}"
-                for p in Purpose)
+    + "; ".join(
+        f"{p.value}: {', '.join(sorted(k.value for k in RULES[p].allowed))}" for p in Purpose
+    )
     + "), up to the purpose's size cap and the server-wide upload limit. The filename is kept "
     "only as a sanitised label; the storage name is the content's SHA-256."
 )
@@ -65,8 +66,7 @@ async def upload(request: web.Request, *, query: UploadQuery) -> web.Response:
             raise _purpose_error("differs between the query string and the form")
         purpose = query.purpose or from_form
         if purpose is None:
-            raise _purpose_error("required, in the query string or as a form field before "
-                                 "the file")
+            raise _purpose_error("required, in the query string or as a form field before the file")
         chosen.append(purpose)
         return RULES[purpose]
 
@@ -74,13 +74,25 @@ async def upload(request: web.Request, *, query: UploadQuery) -> web.Response:
     purpose = chosen[-1]
     blob = received.blob
     async with in_transaction() as conn:
-        stored = await register_file(conn, blob=blob, original_name=received.filename,
-                                     purpose=purpose.value,
-                                     owner_account_id=principal.account_id)
+        stored = await register_file(
+            conn,
+            blob=blob,
+            original_name=received.filename,
+            purpose=purpose.value,
+            owner_account_id=principal.account_id,
+        )
         await request.config_dict[AUDIT].record(
-            conn, request_actor(request), "file.uploaded", "file", str(stored.id),
-            {"sha256": blob.sha256, "size": blob.size, "purpose": purpose.value,
-             "media_type": blob.media_type},
+            conn,
+            request_actor(request),
+            "file.uploaded",
+            "file",
+            str(stored.id),
+            {
+                "sha256": blob.sha256,
+                "size": blob.size,
+                "purpose": purpose.value,
+                "media_type": blob.media_type,
+            },
         )
     response = json_response(FileOut.of(stored), status=201)
     response.headers["Location"] = f"{request.path.rstrip('/')}/{stored.id}"
@@ -88,12 +100,10 @@ async def upload(request: web.Request, *, query: UploadQuery) -> web.Response:
 
 
 @routes.get("/{file_id}")
-@endpoint("One of your files: type, size, digest, name", response=FileOut, tags=TAGS,
-          errors=(404,))
+@endpoint("One of your files: type, size, digest, name", response=FileOut, tags=TAGS, errors=(404,))
 async def metadata(request: web.Request) -> FileOut:
     principal = require_principal(request)
-    stored = await get_file(request.match_info["file_id"],
-                            owner_account_id=principal.account_id)
+    stored = await get_file(request.match_info["file_id"], owner_account_id=principal.account_id)
     return FileOut.of(stored)
 
 
@@ -102,13 +112,13 @@ async def metadata(request: web.Request) -> FileOut:
     "Download one of your files (an attachment; never rendered inline)",
     tags=TAGS,
     errors=(404,),
-    response_content={"application/octet-stream": {"schema": {"type": "string",
-                                                              "format": "binary"}}},
+    response_content={
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+    },
 )
 async def content(request: web.Request) -> web.StreamResponse:
     principal = require_principal(request)
-    stored = await get_file(request.match_info["file_id"],
-                            owner_account_id=principal.account_id)
+    stored = await get_file(request.match_info["file_id"], owner_account_id=principal.account_id)
     return await file_response(request, stored.blob.as_stored(), stored.original_name)
 
 

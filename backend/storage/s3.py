@@ -79,8 +79,15 @@ class _S3Reader(BlobReader):
 
 
 class S3BlobStore(BlobStore):
-    def __init__(self, client: Any, bucket: str, tmp_dir: Path, stack: AsyncExitStack,
-                 *, part_size: int = PART_SIZE) -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        tmp_dir: Path,
+        stack: AsyncExitStack,
+        *,
+        part_size: int = PART_SIZE,
+    ) -> None:
         self.client = client
         self.bucket = bucket
         self.tmp_dir = tmp_dir
@@ -146,9 +153,11 @@ class S3BlobStore(BlobStore):
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
             access_key=settings.s3_access_key.get_secret_value()
-            if settings.s3_access_key else None,
+            if settings.s3_access_key
+            else None,
             secret_key=settings.s3_secret_key.get_secret_value()
-            if settings.s3_secret_key else None,
+            if settings.s3_secret_key
+            else None,
         )
 
     async def close(self) -> None:
@@ -157,8 +166,7 @@ class S3BlobStore(BlobStore):
     async def put(
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, allowed: frozenset[FileKind]
     ) -> StoredBlob:
-        temp, blob = await spool(chunks, tmp_dir=self.tmp_dir, max_bytes=max_bytes,
-                                 allowed=allowed)
+        temp, blob = await spool(chunks, tmp_dir=self.tmp_dir, max_bytes=max_bytes, allowed=allowed)
         try:
             if not await self.exists(blob.sha256):
                 if blob.size <= self.part_size:
@@ -176,7 +184,10 @@ class S3BlobStore(BlobStore):
     async def _put_single(self, temp: Path, blob: StoredBlob) -> None:
         data, md5 = await self._read(temp, 0, blob.size)
         await self.client.put_object(
-            Bucket=self.bucket, Key=blob.sha256, Body=data, ContentMD5=md5,
+            Bucket=self.bucket,
+            Key=blob.sha256,
+            Body=data,
+            ContentMD5=md5,
             ContentType=blob.media_type,
         )
 
@@ -190,12 +201,18 @@ class S3BlobStore(BlobStore):
             for number, offset in enumerate(range(0, blob.size, self.part_size), start=1):
                 data, md5 = await self._read(temp, offset, self.part_size)
                 sent = await self.client.upload_part(
-                    Bucket=self.bucket, Key=blob.sha256, UploadId=upload_id,
-                    PartNumber=number, Body=data, ContentMD5=md5,
+                    Bucket=self.bucket,
+                    Key=blob.sha256,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=data,
+                    ContentMD5=md5,
                 )
                 parts.append({"PartNumber": number, "ETag": sent["ETag"]})
             await self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=blob.sha256, UploadId=upload_id,
+                Bucket=self.bucket,
+                Key=blob.sha256,
+                UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:

@@ -52,10 +52,16 @@ UPLOAD_FORM: dict[str, Any] = {
         "type": "object",
         "required": ["file"],
         "properties": {
-            "purpose": {"type": "string", "enum": [p.value for p in Purpose],
-                        "description": "if not in the query string; must precede the file"},
-            "file": {"type": "string", "format": "binary",
-                     "description": "the file, as the last part"},
+            "purpose": {
+                "type": "string",
+                "enum": [p.value for p in Purpose],
+                "description": "if not in the query string; must precede the file",
+            },
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": "the file, as the last part",
+            },
         },
     },
     "encoding": {"file": {"contentType": "application/octet-stream"}},

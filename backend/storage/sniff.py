@@ -74,8 +74,15 @@ IMAGES: frozenset[FileKind] = frozenset({FileKind.JPEG, FileKind.PNG})
 DOCUMENTS: frozenset[FileKind] = frozenset({FileKind.PDF})
 VIDEO: frozenset[FileKind] = frozenset({FileKind.MP4, FileKind.WEBM})
 AUDIO: frozenset[FileKind] = frozenset(
-    {FileKind.MP3, FileKind.WAV, FileKind.OGG, FileKind.M4A, FileKind.AAC, FileKind.AMR,
-     FileKind.AMR_WB}
+    {
+        FileKind.MP3,
+        FileKind.WAV,
+        FileKind.OGG,
+        FileKind.M4A,
+        FileKind.AAC,
+        FileKind.AMR,
+        FileKind.AMR_WB,
+    }
 )
 EVIDENCE: frozenset[FileKind] = DOCUMENTS | IMAGES | VIDEO | AUDIO
 ALL_KINDS: frozenset[FileKind] = frozenset(FileKind)
@@ -85,8 +92,23 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 _EBML = b"\x1a\x45\xdf\xa3"
 # ISO base media (ftyp) brands. QuickTime ('qt  '), 3GPP and HEIF brands are deliberately absent.
 _MP4_BRANDS = frozenset(
-    {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ",
-     b"M4VH", b"M4VP", b"dash", b"mmp4", b"MSNV"}
+    {
+        b"isom",
+        b"iso2",
+        b"iso3",
+        b"iso4",
+        b"iso5",
+        b"iso6",
+        b"mp41",
+        b"mp42",
+        b"avc1",
+        b"M4V ",
+        b"M4VH",
+        b"M4VP",
+        b"dash",
+        b"mmp4",
+        b"MSNV",
+    }
 )
 _M4A_BRANDS = frozenset({b"M4A ", b"M4B "})
 
@@ -123,7 +145,7 @@ def _iso_bmff(head: bytes) -> FileKind | None:
     if box_size < 16 or box_size % 4:
         return None
     major = head[8:12]
-    compatible = {head[i:i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
+    compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
     if major in _M4A_BRANDS:
         return FileKind.M4A
     if major in _MP4_BRANDS:
@@ -150,10 +172,10 @@ def _ebml_doctype(head: bytes) -> bytes | None:
     if length > 8:
         return None
     size = first & (mask - 1)
-    for byte in head[at + 3:at + 2 + length]:
+    for byte in head[at + 3 : at + 2 + length]:
         size = size << 8 | byte
     start = at + 2 + length
-    return head[start:start + size]
+    return head[start : start + size]
 
 
 def _id3(head: bytes) -> bool:
@@ -179,8 +201,5 @@ def _mpeg_layer3_frame(head: bytes) -> bool:
 def _adts_frame(head: bytes) -> bool:
     # 12-bit sync, layer 00; sampling-frequency index 13-15 is reserved.
     return (
-        len(head) >= 7
-        and head[0] == 0xFF
-        and head[1] & 0xF6 == 0xF0
-        and (head[2] >> 2) & 0x0F < 13
+        len(head) >= 7 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0 and (head[2] >> 2) & 0x0F < 13
     )

@@ -46,15 +46,17 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
         await database.close()
 
 
-def make_worker(registry: JobRegistry, settings: Settings, database: Database,
-                **options: Any) -> Worker:
+def make_worker(
+    registry: JobRegistry, settings: Settings, database: Database, **options: Any
+) -> Worker:
     options.setdefault("poll_s", 0.02)
     options.setdefault("retry_delay", lambda attempt: 0.01)
     return Worker(registry, settings, options.pop("metrics", Metrics()), database, **options)
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 10.0,
-                     interval: float = 0.02) -> None:
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], within: float = 10.0, interval: float = 0.02
+) -> None:
     deadline = time.monotonic() + within
     while not await predicate():
         if time.monotonic() > deadline:
@@ -73,8 +75,9 @@ async def add_job(kind: str, payload: dict[str, Any] | None = None, **options: A
 
 
 def count(metrics: Metrics, kind: str, outcome: str) -> float:
-    value = metrics.registry.get_sample_value("jobs_finished_total",
-                                              {"kind": kind, "outcome": outcome})
+    value = metrics.registry.get_sample_value(
+        "jobs_finished_total", {"kind": kind, "outcome": outcome}
+    )
     return value or 0.0
 
 
@@ -96,10 +99,16 @@ async def test_enqueue_rolls_back_with_the_transaction(db: Database) -> None:
     assert (stored.status, stored.attempts, stored.payload) == (JobStatus.QUEUED, 0, {"n": 2})
 
 
-@pytest.mark.parametrize("payload", [
-    {"when": datetime.now(UTC)}, {"s": {1, 2}}, {"x": float("nan")}, {"nested": {1: "int key"}},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"when": datetime.now(UTC)},
+        {"s": {1, 2}},
+        {"x": float("nan")},
+        {"nested": {1: "int key"}},
+        ["not", "an", "object"],
+    ],
+)
 async def test_enqueue_rejects_non_json_payloads(db: Database, payload: Any) -> None:
     async with in_transaction() as conn:
         with pytest.raises(ValueError):
@@ -149,8 +158,13 @@ async def test_retries_with_backoff_then_succeeds(db: Database, settings: Settin
     registry.register("test.flaky", flaky)
     delays: list[int] = []
     metrics = Metrics()
-    worker = make_worker(registry, settings, db, metrics=metrics,
-                         retry_delay=lambda attempt: delays.append(attempt) or 0.05)
+    worker = make_worker(
+        registry,
+        settings,
+        db,
+        metrics=metrics,
+        retry_delay=lambda attempt: delays.append(attempt) or 0.05,
+    )
     job = await add_job("test.flaky", {"x": 1})
     await worker.start()
     try:
@@ -168,7 +182,7 @@ async def test_retries_with_backoff_then_succeeds(db: Database, settings: Settin
 
 async def test_failed_job_waits_exponential_backoff(db: Database, settings: Settings) -> None:
     for attempt in range(1, 15):
-        base = min(2 ** attempt, 300)
+        base = min(2**attempt, 300)
         assert all(0.8 * base <= default_retry_delay(attempt) <= 1.2 * base for _ in range(20))
 
     async def fail(payload: dict[str, Any], ctx: JobContext) -> None:
@@ -270,8 +284,10 @@ def test_registry_rejects_conflicting_handlers() -> None:
 
 
 def test_describe_error_masks_secrets() -> None:
-    exc = ValueError("Authorization: Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig "
-                     "id 11010519491231002X url postgres://u:pw@host/db " + "x" * 5000)
+    exc = ValueError(
+        "Authorization: Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig "
+        "id 11010519491231002X url postgres://u:pw@host/db " + "x" * 5000
+    )
     text = describe_error(exc)
     assert len(text) <= 2000 and text.startswith("ValueError: ")
     for secret in ("eyJhbGci", "11010519491231002X", ":pw@"):
@@ -305,8 +321,10 @@ async def test_two_workers_never_run_the_same_job_concurrently(
     other_db = await asyncio.create_task(Database.open(settings), context=contextvars.Context())
     assert other_db.context is not db.context
     try:
-        workers = [make_worker(registry, settings, db, concurrency=4),
-                   make_worker(registry, settings, other_db, concurrency=4)]
+        workers = [
+            make_worker(registry, settings, db, concurrency=4),
+            make_worker(registry, settings, other_db, concurrency=4),
+        ]
         ids = []
         for n in range(40):
             ids.append((await add_job("test.tracked", {"n": n})).id)
@@ -491,9 +509,19 @@ async def test_embedded_worker_runs_inside_the_server(
 def start_worker_process(settings: Settings, lease_s: float) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.jobs_crash_worker", settings.effective_database_url,
-         str(settings.var_dir), str(lease_s)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "tests.support.jobs_crash_worker",
+            settings.effective_database_url,
+            str(settings.var_dir),
+            str(lease_s),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def rows(text: str, values: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -513,8 +541,9 @@ async def test_worker_killed_mid_job_completes_once_after_restart(
 ) -> None:
     async with in_transaction() as conn:
         await crash.create_tables(conn)
-    job = await add_job(crash.EFFECT_KIND, {"key": "fee-refund-7", "amount": 30,
-                                            "pause_after_effect_s": 60})
+    job = await add_job(
+        crash.EFFECT_KIND, {"key": "fee-refund-7", "amount": 30, "pause_after_effect_s": 60}
+    )
     proc = start_worker_process(settings, lease_s=2.0)
     try:
         # The first worker applies the effect, then is killed before it can mark the job done.
@@ -548,8 +577,9 @@ async def test_worker_killed_mid_job_completes_once_after_restart(
 async def test_sigterm_lets_the_running_job_finish(db: Database, settings: Settings) -> None:
     async with in_transaction() as conn:
         await crash.create_tables(conn)
-    job = await add_job(crash.EFFECT_KIND, {"key": "notice-9", "amount": 1,
-                                            "pause_before_effect_s": 1.0})
+    job = await add_job(
+        crash.EFFECT_KIND, {"key": "notice-9", "amount": 1, "pause_before_effect_s": 1.0}
+    )
     proc = start_worker_process(settings, lease_s=5.0)
     try:
         await wait_until(lambda: _has_rows("SELECT job_id FROM jobs_test_run"), within=20)

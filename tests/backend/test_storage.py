@@ -38,40 +38,61 @@ from backend.storage.sniff import ALL_KINDS, AUDIO, EVIDENCE, IMAGES, FileKind, 
 
 # ---------------------------------------------------------------- samples ----------------------
 
-PDF = (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n"
-       b"%%EOF\n")
+PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 
 def png(width: int = 1, height: int = 1) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + tag
+            + data
+            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
-def mp4(payload: bytes = b"\x00" * 64, brand: bytes = b"isom",
-        compatible: bytes = b"isomiso2avc1mp41") -> bytes:
+def mp4(
+    payload: bytes = b"\x00" * 64, brand: bytes = b"isom", compatible: bytes = b"isomiso2avc1mp41"
+) -> bytes:
     ftyp = b"ftyp" + brand + b"\x00\x00\x02\x00" + compatible
-    return (struct.pack(">I", len(ftyp) + 4) + ftyp
-            + struct.pack(">I", len(payload) + 8) + b"mdat" + payload)
+    return (
+        struct.pack(">I", len(ftyp) + 4)
+        + ftyp
+        + struct.pack(">I", len(payload) + 8)
+        + b"mdat"
+        + payload
+    )
 
 
 PNG = png()
-JPEG = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-        b"\xff\xdb\x00\x43\x00" + bytes(64) + b"\xff\xd9")
+JPEG = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    b"\xff\xdb\x00\x43\x00" + bytes(64) + b"\xff\xd9"
+)
 MP4 = mp4()
 M4A = mp4(brand=b"M4A ", compatible=b"M4A mp42isom")
 MOV = mp4(brand=b"qt  ", compatible=b"qt  ")
 HEIC = mp4(brand=b"heic", compatible=b"mif1heic")
-WEBM = (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
-        b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\x18\x53\x80\x67" + bytes(32))
+WEBM = (
+    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
+    b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\x18\x53\x80\x67" + bytes(32)
+)
 MKV = WEBM.replace(b"\x42\x82\x84webm", b"\x42\x82\x88matroska")
-WAV = (b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt "
-       + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) + b"data\0\0\0\0")
+WAV = (
+    b"RIFF"
+    + struct.pack("<I", 36)
+    + b"WAVEfmt "
+    + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    + b"data\0\0\0\0"
+)
 AVI = WAV.replace(b"WAVE", b"AVI ")
 OGG = b"OggS\x00\x02" + bytes(20) + b"\x01\x1e\x01vorbis" + bytes(30)
 MP3_ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x0a" + bytes(10) + b"\xff\xfb\x90\x64" + bytes(400)
@@ -97,8 +118,7 @@ PNG_THEN_HTML = PNG[:33] + HTML
 BOUNDARY = "mc-test-boundary-7MA4YWxk"
 
 
-def multipart(*parts: tuple[str, bytes], boundary: str = BOUNDARY
-              ) -> tuple[bytes, dict[str, str]]:
+def multipart(*parts: tuple[str, bytes], boundary: str = BOUNDARY) -> tuple[bytes, dict[str, str]]:
     """A raw multipart/form-data body from (Content-Disposition parameters, content) pairs, so
     tests control every header byte the way an attacker would."""
     out = bytearray()
@@ -111,8 +131,7 @@ def multipart(*parts: tuple[str, bytes], boundary: str = BOUNDARY
     return bytes(out), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
-def file_part(content: bytes, filename: str = "file.pdf", field: str = "file"
-              ) -> tuple[str, bytes]:
+def file_part(content: bytes, filename: str = "file.pdf", field: str = "file") -> tuple[str, bytes]:
     escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
     return f'name="{field}"; filename="{escaped}"', content
 
@@ -121,12 +140,18 @@ def text_part(name: str, value: str) -> tuple[str, bytes]:
     return f'name="{name}"', value.encode()
 
 
-async def upload(client: Any, headers: dict[str, str], content: bytes,
-                 filename: str = "file.pdf", purpose: str | None = "evidence") -> Any:
+async def upload(
+    client: Any,
+    headers: dict[str, str],
+    content: bytes,
+    filename: str = "file.pdf",
+    purpose: str | None = "evidence",
+) -> Any:
     body, form_headers = multipart(file_part(content, filename))
     params = {"purpose": purpose} if purpose else {}
-    return await client.post("/api/v1/files", data=body, params=params,
-                             headers={**headers, **form_headers})
+    return await client.post(
+        "/api/v1/files", data=body, params=params, headers={**headers, **form_headers}
+    )
 
 
 def blob_files(app: web.Application) -> list[Path]:
@@ -140,27 +165,64 @@ def temp_files(app: web.Application) -> list[Path]:
 
 async def chunked(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 # ---------------------------------------------------------------- sniffing ---------------------
 
-@pytest.mark.parametrize(("content", "kind"), [
-    (PDF, FileKind.PDF), (PNG, FileKind.PNG), (JPEG, FileKind.JPEG), (MP4, FileKind.MP4),
-    (mp4(brand=b"mp42"), FileKind.MP4), (mp4(brand=b"XXXX", compatible=b"isom"), FileKind.MP4),
-    (M4A, FileKind.M4A), (WEBM, FileKind.WEBM), (WAV, FileKind.WAV), (OGG, FileKind.OGG),
-    (MP3_ID3, FileKind.MP3), (MP3_FRAME, FileKind.MP3), (AAC, FileKind.AAC),
-    (AMR, FileKind.AMR), (AMR_WB, FileKind.AMR_WB),
-])
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (PDF, FileKind.PDF),
+        (PNG, FileKind.PNG),
+        (JPEG, FileKind.JPEG),
+        (MP4, FileKind.MP4),
+        (mp4(brand=b"mp42"), FileKind.MP4),
+        (mp4(brand=b"XXXX", compatible=b"isom"), FileKind.MP4),
+        (M4A, FileKind.M4A),
+        (WEBM, FileKind.WEBM),
+        (WAV, FileKind.WAV),
+        (OGG, FileKind.OGG),
+        (MP3_ID3, FileKind.MP3),
+        (MP3_FRAME, FileKind.MP3),
+        (AAC, FileKind.AAC),
+        (AMR, FileKind.AMR),
+        (AMR_WB, FileKind.AMR_WB),
+    ],
+)
 def test_sniff_recognises_allowed_formats(content: bytes, kind: FileKind) -> None:
     assert sniff(content) is kind
 
 
-@pytest.mark.parametrize("content", [
-    b"", b"%PDF", HTML, JS, EXE, ELF, SVG, GIF, ZIP, MOV, HEIC, MKV, AVI, HTML_THEN_PDF,
-    PDF_WITHOUT_VERSION, BOM_THEN_PDF, b"\x89PNG\r\n\x1a\n" + HTML, b"\xff\xd8", b"ID3\x09",
-    b"\xff\xff\xff\xff", b"RIFF", b"\x00\x00\x00\x18ftyp",
-], ids=lambda c: c[:12].hex() or "empty")
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"%PDF",
+        HTML,
+        JS,
+        EXE,
+        ELF,
+        SVG,
+        GIF,
+        ZIP,
+        MOV,
+        HEIC,
+        MKV,
+        AVI,
+        HTML_THEN_PDF,
+        PDF_WITHOUT_VERSION,
+        BOM_THEN_PDF,
+        b"\x89PNG\r\n\x1a\n" + HTML,
+        b"\xff\xd8",
+        b"ID3\x09",
+        b"\xff\xff\xff\xff",
+        b"RIFF",
+        b"\x00\x00\x00\x18ftyp",
+    ],
+    ids=lambda c: c[:12].hex() or "empty",
+)
 def test_sniff_refuses_everything_else(content: bytes) -> None:
     assert sniff(content) is None
 
@@ -174,22 +236,26 @@ def test_kinds_have_media_types_and_extensions() -> None:
 
 # ---------------------------------------------------------------- names ------------------------
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("证据一.pdf", "证据一.pdf"),
-    ("../../etc/passwd", "passwd"),
-    ("..\\..\\Windows\\System32\\evil.pdf", "evil.pdf"),
-    ("C:\\Users\\张三\\Desktop\\合同.pdf", "合同.pdf"),
-    ("/abs/path/", ""),
-    ("..", ""),
-    (".htaccess", "htaccess"),
-    ("a\x00b\x01c\x1b[31m\r\nd.pdf", "abc[31m d.pdf"),
-    ("invoice\u202efdp.exe", "invoicefdp.exe"),  # right-to-left override stripped
-    ("zero\u200bwidth.pdf", "zerowidth.pdf"),
-    ('a"b<c>d|e?f*g:h.pdf', "a_b_c_d_e_f_g_h.pdf"),
-    ("  spaced \t name .pdf  ", "spaced name.pdf"),
-    ("trailing dots...", "trailing dots"),
-    (None, ""),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("证据一.pdf", "证据一.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\Windows\\System32\\evil.pdf", "evil.pdf"),
+        ("C:\\Users\\张三\\Desktop\\合同.pdf", "合同.pdf"),
+        ("/abs/path/", ""),
+        ("..", ""),
+        (".htaccess", "htaccess"),
+        ("a\x00b\x01c\x1b[31m\r\nd.pdf", "abc[31m d.pdf"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),  # right-to-left override stripped
+        ("zero\u200bwidth.pdf", "zerowidth.pdf"),
+        ('a"b<c>d|e?f*g:h.pdf', "a_b_c_d_e_f_g_h.pdf"),
+        ("  spaced \t name .pdf  ", "spaced name.pdf"),
+        ("trailing dots...", "trailing dots"),
+        (None, ""),
+    ],
+)
 def test_sanitise_filename(raw: str | None, expected: str) -> None:
     assert sanitise_filename(raw) == expected
 
@@ -200,35 +266,38 @@ def test_sanitise_bounds_long_names_and_keeps_the_extension() -> None:
     assert sanitise_filename("a" * 5000) == "a" * 100
 
 
-@pytest.mark.parametrize(("raw", "kind", "expected"), [
-    ("scan.PDF", FileKind.PDF, "scan.PDF"),
-    ("photo.jpeg", FileKind.JPEG, "photo.jpeg"),
-    ("evil.html", FileKind.PNG, "evil.html.png"),
-    ("report.v2", FileKind.PDF, "report.v2.pdf"),
-    ("payload.exe", FileKind.PDF, "payload.exe.pdf"),
-    ("", FileKind.MP4, "file.mp4"),
-    ("../", FileKind.WAV, "file.wav"),
-    ("CON.pdf", FileKind.PDF, "_CON.pdf"),
-    ("nul", FileKind.PNG, "_nul.png"),
-])
-def test_name_for_kind_forces_a_matching_extension(raw: str, kind: FileKind,
-                                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("raw", "kind", "expected"),
+    [
+        ("scan.PDF", FileKind.PDF, "scan.PDF"),
+        ("photo.jpeg", FileKind.JPEG, "photo.jpeg"),
+        ("evil.html", FileKind.PNG, "evil.html.png"),
+        ("report.v2", FileKind.PDF, "report.v2.pdf"),
+        ("payload.exe", FileKind.PDF, "payload.exe.pdf"),
+        ("", FileKind.MP4, "file.mp4"),
+        ("../", FileKind.WAV, "file.wav"),
+        ("CON.pdf", FileKind.PDF, "_CON.pdf"),
+        ("nul", FileKind.PNG, "_nul.png"),
+    ],
+)
+def test_name_for_kind_forces_a_matching_extension(raw: str, kind: FileKind, expected: str) -> None:
     assert name_for_kind(raw, kind) == expected
 
 
 def test_content_disposition_rfc6266() -> None:
-    header = content_disposition("起诉状 (2024) ;\"x\".pdf")
+    header = content_disposition('起诉状 (2024) ;"x".pdf')
     assert header.startswith('attachment; filename="')
     fallback = header.split('filename="', 1)[1].split('"', 1)[0]
     assert fallback.isascii() and fallback.endswith(".pdf")
     encoded = header.split("filename*=UTF-8''", 1)[1]
     assert " " not in encoded and ";" not in encoded and '"' not in encoded
-    assert unquote(encoded) == "起诉状 (2024) ;\"x\".pdf"
+    assert unquote(encoded) == '起诉状 (2024) ;"x".pdf'
     assert ascii_fallback("起诉状.pdf") == "file.pdf"
     assert ascii_fallback("Café résumé.pdf") == "Cafe resume.pdf"
 
 
 # ---------------------------------------------------------------- the store --------------------
+
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[LocalBlobStore]:
@@ -266,8 +335,9 @@ async def test_store_same_content_is_one_blob(store: LocalBlobStore) -> None:
     assert files == [store.root / first.sha256[:2] / first.sha256]
 
 
-@pytest.mark.parametrize("digest", ["../../etc/passwd", "A" * 64, "0" * 63, "", "0" * 64 + "/x",
-                                    "tmp"])
+@pytest.mark.parametrize(
+    "digest", ["../../etc/passwd", "A" * 64, "0" * 63, "", "0" * 64 + "/x", "tmp"]
+)
 async def test_store_digest_is_never_a_path(store: LocalBlobStore, digest: str) -> None:
     assert not await store.exists(digest)
     with pytest.raises(NotFound):
@@ -338,6 +408,7 @@ def test_stale_temp_files_are_cleared(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- HTTP ------------------------
 
+
 @pytest.fixture
 def settings(settings_factory: Callable[..., Any], request: pytest.FixtureRequest) -> Any:
     # Indirect parametrisation overrides settings per test, e.g. a small max_upload_bytes.
@@ -376,19 +447,25 @@ async def test_upload_and_download_pdf(client: Any, accounts: Any, app: web.Appl
 
     stored = await StoredFile.get(id=body["id"]).prefetch_related("blob")
     assert stored.owner_account_id == account.id
-    assert blob_files(app) == [app[SETTINGS].effective_blob_dir / body["sha256"][:2]
-                               / body["sha256"]]
+    assert blob_files(app) == [
+        app[SETTINGS].effective_blob_dir / body["sha256"][:2] / body["sha256"]
+    ]
     event = await AuditEvent.get(action="file.uploaded", resource_id=body["id"])
     assert event.actor_subject == str(account.id)
-    assert event.details == {"sha256": body["sha256"], "size": len(PDF), "purpose": "document",
-                             "media_type": "application/pdf"}
+    assert event.details == {
+        "sha256": body["sha256"],
+        "size": len(PDF),
+        "purpose": "document",
+        "media_type": "application/pdf",
+    }
 
 
 async def test_upload_and_download_png_with_form_purpose(client: Any, accounts: Any) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     content = png(16, 16)
-    body, form_headers = multipart(text_part("purpose", "id_document"),
-                                   file_part(content, "身份证 正面.PNG"))
+    body, form_headers = multipart(
+        text_part("purpose", "id_document"), file_part(content, "身份证 正面.PNG")
+    )
     resp = await client.post("/api/v1/files", data=body, headers={**headers, **form_headers})
     assert resp.status == 201, await resp.text()
     out = await resp.json()
@@ -403,10 +480,11 @@ async def test_rfc5987_filename_from_the_client_round_trips(client: Any, account
     _, headers = await accounts.headers(Role.LITIGANT)
     name = "民事起诉状（张三诉李四）.pdf"
     from urllib.parse import quote
-    body, form_headers = multipart(
-        (f"name=\"file\"; filename*=UTF-8''{quote(name)}", PDF))
-    resp = await client.post("/api/v1/files?purpose=evidence", data=body,
-                             headers={**headers, **form_headers})
+
+    body, form_headers = multipart((f"name=\"file\"; filename*=UTF-8''{quote(name)}", PDF))
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence", data=body, headers={**headers, **form_headers}
+    )
     assert resp.status == 201, await resp.text()
     file_id = (await resp.json())["id"]
     resp = await client.get(f"/api/v1/files/{file_id}/content", headers=headers)
@@ -428,8 +506,9 @@ async def test_aiohttp_formdata_upload(client: Any, accounts: Any) -> None:
     assert out["original_name"] == "录音 2024-05-01.mp3"
 
 
-async def test_same_content_twice_is_one_blob(client: Any, accounts: Any,
-                                              app: web.Application) -> None:
+async def test_same_content_twice_is_one_blob(
+    client: Any, accounts: Any, app: web.Application
+) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     _, other = await accounts.headers(Role.LAWYER)
     first = await (await upload(client, headers, PDF, "a.pdf")).json()
@@ -443,21 +522,25 @@ async def test_same_content_twice_is_one_blob(client: Any, accounts: Any,
         assert await resp.read() == PDF
 
 
-@pytest.mark.parametrize(("content", "filename", "code"), [
-    (HTML, "judgment.pdf", "unrecognised_file_type"),
-    (JS, "evidence.pdf", "unrecognised_file_type"),
-    (EXE, "scan.pdf", "unrecognised_file_type"),
-    (ELF, "photo.jpg", "unrecognised_file_type"),
-    (SVG, "photo.png", "unrecognised_file_type"),
-    (ZIP, "contract.pdf", "unrecognised_file_type"),
-    (GIF, "sticker.gif", "unrecognised_file_type"),
-    (HTML_THEN_PDF, "polyglot.pdf", "unrecognised_file_type"),
-    (PDF_WITHOUT_VERSION, "polyglot.pdf", "unrecognised_file_type"),
-    (MKV, "video.webm", "unrecognised_file_type"),
-    (MOV, "video.mp4", "unrecognised_file_type"),
-])
-async def test_type_lies_are_refused(client: Any, accounts: Any, app: web.Application,
-                                     content: bytes, filename: str, code: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "filename", "code"),
+    [
+        (HTML, "judgment.pdf", "unrecognised_file_type"),
+        (JS, "evidence.pdf", "unrecognised_file_type"),
+        (EXE, "scan.pdf", "unrecognised_file_type"),
+        (ELF, "photo.jpg", "unrecognised_file_type"),
+        (SVG, "photo.png", "unrecognised_file_type"),
+        (ZIP, "contract.pdf", "unrecognised_file_type"),
+        (GIF, "sticker.gif", "unrecognised_file_type"),
+        (HTML_THEN_PDF, "polyglot.pdf", "unrecognised_file_type"),
+        (PDF_WITHOUT_VERSION, "polyglot.pdf", "unrecognised_file_type"),
+        (MKV, "video.webm", "unrecognised_file_type"),
+        (MOV, "video.mp4", "unrecognised_file_type"),
+    ],
+)
+async def test_type_lies_are_refused(
+    client: Any, accounts: Any, app: web.Application, content: bytes, filename: str, code: str
+) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     resp = await upload(client, headers, content, filename)
     assert resp.status == 415, await resp.text()
@@ -499,19 +582,23 @@ async def test_empty_file_is_refused(client: Any, accounts: Any, app: web.Applic
     assert blob_files(app) == []
 
 
-@pytest.mark.parametrize(("filename", "stored"), [
-    ("../../../../etc/cron.d/evil.pdf", "evil.pdf"),
-    ("..\\..\\..\\Windows\\Start Menu\\evil.pdf", "evil.pdf"),
-    ("/var/lib/mobile-court/blobs/ab/abcdef.pdf", "abcdef.pdf"),
-    ("evidence\u202efdp.exe", "evidencefdp.exe.pdf"),
-    ("..", "file.pdf"),
-    ("", "file.pdf"),
-    ("x" * 3000 + ".pdf", "x" * 96 + ".pdf"),
-    ("100%.pdf", "100%.pdf"),
-    ("%E8%AF%81%E6%8D%AE%22%0D%0A.pdf", "证据_.pdf"),
-])
-async def test_filename_attacks(client: Any, accounts: Any, app: web.Application,
-                                filename: str, stored: str) -> None:
+@pytest.mark.parametrize(
+    ("filename", "stored"),
+    [
+        ("../../../../etc/cron.d/evil.pdf", "evil.pdf"),
+        ("..\\..\\..\\Windows\\Start Menu\\evil.pdf", "evil.pdf"),
+        ("/var/lib/mobile-court/blobs/ab/abcdef.pdf", "abcdef.pdf"),
+        ("evidence\u202efdp.exe", "evidencefdp.exe.pdf"),
+        ("..", "file.pdf"),
+        ("", "file.pdf"),
+        ("x" * 3000 + ".pdf", "x" * 96 + ".pdf"),
+        ("100%.pdf", "100%.pdf"),
+        ("%E8%AF%81%E6%8D%AE%22%0D%0A.pdf", "证据_.pdf"),
+    ],
+)
+async def test_filename_attacks(
+    client: Any, accounts: Any, app: web.Application, filename: str, stored: str
+) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     resp = await upload(client, headers, PDF, filename)
     assert resp.status == 201, await resp.text()
@@ -525,18 +612,23 @@ async def test_filename_attacks(client: Any, accounts: Any, app: web.Application
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == stored
 
 
-@pytest.mark.parametrize("disposition", [
-    'name="file"; filename="a\x01b\x7fc\x1b[2Jd.pdf"',
-    'name="file"; filename="x\\"; filename=\\"evil.html"',
-    'name="file"; filename="a.pdf"\r\nContent-Type: text/html',
-    'name="file"; filename="a.pdf"; filename="b.html"',
-])
-async def test_malformed_part_headers_are_refused(client: Any, accounts: Any,
-                                                  disposition: str) -> None:
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        'name="file"; filename="a\x01b\x7fc\x1b[2Jd.pdf"',
+        'name="file"; filename="x\\"; filename=\\"evil.html"',
+        'name="file"; filename="a.pdf"\r\nContent-Type: text/html',
+        'name="file"; filename="a.pdf"; filename="b.html"',
+    ],
+)
+async def test_malformed_part_headers_are_refused(
+    client: Any, accounts: Any, disposition: str
+) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     body, form_headers = multipart((disposition, PDF))
-    resp = await client.post("/api/v1/files?purpose=evidence", data=body,
-                             headers={**headers, **form_headers})
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence", data=body, headers={**headers, **form_headers}
+    )
     assert resp.status in (400, 422), await resp.text()
     assert await StoredFile.all().count() == 0
 
@@ -544,10 +636,11 @@ async def test_malformed_part_headers_are_refused(client: Any, accounts: Any,
 async def test_control_characters_via_rfc5987(client: Any, accounts: Any) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     body, form_headers = multipart(
-        ("name=\"file\"; filename*=UTF-8''..%2F..%2Fa%00b%0D%0AX-Injected%3A%201%E2%80%AE.pdf",
-         PDF))
-    resp = await client.post("/api/v1/files?purpose=evidence", data=body,
-                             headers={**headers, **form_headers})
+        ("name=\"file\"; filename*=UTF-8''..%2F..%2Fa%00b%0D%0AX-Injected%3A%201%E2%80%AE.pdf", PDF)
+    )
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence", data=body, headers={**headers, **form_headers}
+    )
     assert resp.status == 201, await resp.text()
     out = await resp.json()
     assert out["original_name"] == "ab X-Injected_ 1.pdf"
@@ -563,8 +656,11 @@ async def test_oversized_upload_streamed_is_413_and_leaves_nothing(
     content = PDF + bytes(200 * 1024)
     body, form_headers = multipart(file_part(content, "big.pdf"))
     # Chunked: no Content-Length, so only the streaming cap can stop it.
-    resp = await client.post("/api/v1/files?purpose=evidence", data=chunked(body, 8192),
-                             headers={**headers, **form_headers})
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence",
+        data=chunked(body, 8192),
+        headers={**headers, **form_headers},
+    )
     assert resp.status == 413, await resp.text()
     problem = await resp.json()
     assert problem["code"] == "payload_too_large" and problem["max_bytes"] == 64 * 1024
@@ -578,8 +674,9 @@ async def test_oversized_upload_declared_is_refused_before_reading(
 ) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     body, form_headers = multipart(file_part(PDF + bytes(300 * 1024), "big.pdf"))
-    resp = await client.post("/api/v1/files?purpose=evidence", data=body,
-                             headers={**headers, **form_headers})
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence", data=body, headers={**headers, **form_headers}
+    )
     assert resp.status == 413
     assert temp_files(app) == []
     # At the cap exactly is fine.
@@ -622,8 +719,10 @@ async def test_large_upload_is_streamed_not_buffered(
 
     async def body() -> AsyncIterator[bytes]:
         # The client streams too, so the process never holds 20 MB anywhere.
-        yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-               f"filename=\"hearing.mp4\"\r\n\r\n").encode()
+        yield (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="hearing.mp4"\r\n\r\n'
+        ).encode()
         digest.update(head)
         yield head
         block = bytes(range(256)) * 256
@@ -638,8 +737,10 @@ async def test_large_upload_is_streamed_not_buffered(
     tracemalloc.start()
     try:
         resp = await client.post(
-            "/api/v1/files?purpose=evidence", data=body(),
-            headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+            "/api/v1/files?purpose=evidence",
+            data=body(),
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -677,18 +778,25 @@ async def test_unauthenticated_is_401(client: Any, accounts: Any) -> None:
         assert (await client.get(path)).status == 401
 
 
-@pytest.mark.parametrize(("content_type", "data"), [
-    ("application/json", b'{"file": "JVBERi0xLjcK"}'),
-    ("application/pdf", PDF),
-    ("application/octet-stream", PDF),
-    ("application/x-www-form-urlencoded", b"file=%25PDF-1.7"),
-    ("text/plain", b"hello"),
-])
-async def test_non_multipart_is_415(client: Any, accounts: Any, content_type: str,
-                                    data: bytes) -> None:
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [
+        ("application/json", b'{"file": "JVBERi0xLjcK"}'),
+        ("application/pdf", PDF),
+        ("application/octet-stream", PDF),
+        ("application/x-www-form-urlencoded", b"file=%25PDF-1.7"),
+        ("text/plain", b"hello"),
+    ],
+)
+async def test_non_multipart_is_415(
+    client: Any, accounts: Any, content_type: str, data: bytes
+) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
-    resp = await client.post("/api/v1/files?purpose=evidence", data=data,
-                             headers={**headers, "Content-Type": content_type})
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence",
+        data=data,
+        headers={**headers, "Content-Type": content_type},
+    )
     assert resp.status == 415
     assert (await resp.json())["code"] == "unsupported_media_type"
 
@@ -696,11 +804,15 @@ async def test_non_multipart_is_415(client: Any, accounts: Any, content_type: st
 async def test_form_problems(client: Any, accounts: Any) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
 
-    async def post(*parts: tuple[str, bytes], query: str = "?purpose=evidence",
-                   raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+    async def post(
+        *parts: tuple[str, bytes], query: str = "?purpose=evidence", raw: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
         body, form_headers = multipart(*parts)
-        resp = await client.post(f"/api/v1/files{query}", data=raw if raw is not None else body,
-                                 headers={**headers, **form_headers})
+        resp = await client.post(
+            f"/api/v1/files{query}",
+            data=raw if raw is not None else body,
+            headers={**headers, **form_headers},
+        )
         return resp.status, await resp.json()
 
     status, problem = await post(text_part("note", "hi"))
@@ -717,8 +829,9 @@ async def test_form_problems(client: Any, accounts: Any) -> None:
     assert (status, problem["errors"][0]["field"]) == (422, "purpose")
     status, problem = await post(text_part("purpose", "x" * 5000), file_part(PDF), query="")
     assert status == 422
-    status, problem = await post(text_part("purpose", "evidence"),
-                                 text_part("purpose", "evidence"), file_part(PDF), query="")
+    status, problem = await post(
+        text_part("purpose", "evidence"), text_part("purpose", "evidence"), file_part(PDF), query=""
+    )
     assert status == 422
     status, problem = await post(file_part(PDF), query="?purpose=selfie")
     assert (status, problem["errors"][0]["field"]) == (422, "purpose")
@@ -733,11 +846,16 @@ async def test_form_problems(client: Any, accounts: Any) -> None:
 
 async def test_encoded_file_parts_are_refused(client: Any, accounts: Any) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
-    body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-            f"JVBERi0xLjcK\r\n--{BOUNDARY}--\r\n").encode()
-    resp = await client.post("/api/v1/files?purpose=evidence", data=body, headers={
-        **headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    body = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        f"JVBERi0xLjcK\r\n--{BOUNDARY}--\r\n"
+    ).encode()
+    resp = await client.post(
+        "/api/v1/files?purpose=evidence",
+        data=body,
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
     assert resp.status == 415
 
 
@@ -750,8 +868,9 @@ async def test_head_request_sends_headers_only(client: Any, accounts: Any) -> No
     assert await resp.read() == b""
 
 
-async def test_missing_or_damaged_blob_is_a_clean_error(client: Any, accounts: Any,
-                                                        app: web.Application) -> None:
+async def test_missing_or_damaged_blob_is_a_clean_error(
+    client: Any, accounts: Any, app: web.Application
+) -> None:
     _, headers = await accounts.headers(Role.LITIGANT)
     out = await (await upload(client, headers, PDF)).json()
     path = app[SETTINGS].effective_blob_dir / out["sha256"][:2] / out["sha256"]
@@ -785,7 +904,10 @@ async def test_openapi_documents_the_upload(client: Any) -> None:
 
 
 async def test_storage_failure_mid_download_truncates(
-    client: Any, accounts: Any, app: web.Application, monkeypatch: pytest.MonkeyPatch,
+    client: Any,
+    accounts: Any,
+    app: web.Application,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     import aiohttp

@@ -44,11 +44,15 @@ def bucket() -> str:
 
 
 @pytest.fixture
-async def s3_store(s3_endpoint: str, bucket: str, tmp_path: Path
-                   ) -> AsyncIterator[S3BlobStore]:
-    store = await S3BlobStore.connect(bucket=bucket, tmp_dir=tmp_path / "tmp",
-                                      endpoint_url=s3_endpoint, create_bucket=True,
-                                      part_size=5 * MiB, **KEYS)
+async def s3_store(s3_endpoint: str, bucket: str, tmp_path: Path) -> AsyncIterator[S3BlobStore]:
+    store = await S3BlobStore.connect(
+        bucket=bucket,
+        tmp_dir=tmp_path / "tmp",
+        endpoint_url=s3_endpoint,
+        create_bucket=True,
+        part_size=5 * MiB,
+        **KEYS,
+    )
     yield store
     await store.close()
 
@@ -78,8 +82,9 @@ async def test_put_open_exists_delete(s3_store: S3BlobStore) -> None:
     assert list(s3_store.tmp_dir.iterdir()) == []
 
 
-async def test_same_content_is_uploaded_once(s3_store: S3BlobStore,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_same_content_is_uploaded_once(
+    s3_store: S3BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = 0
     real = s3_store.client.put_object
 
@@ -114,8 +119,7 @@ async def test_large_blob_goes_up_in_parts_and_streams_back(s3_store: S3BlobStor
 
 async def test_refused_uploads_leave_no_object_and_no_temp(s3_store: S3BlobStore) -> None:
     with pytest.raises(PayloadTooLarge):
-        await s3_store.put(chunked(PDF + bytes(100_000), 1000), max_bytes=50_000,
-                           allowed=EVIDENCE)
+        await s3_store.put(chunked(PDF + bytes(100_000), 1000), max_bytes=50_000, allowed=EVIDENCE)
     with pytest.raises(UnsupportedMediaType):
         await s3_store.put(chunked(HTML), max_bytes=MiB, allowed=EVIDENCE)
     with pytest.raises(UnsupportedMediaType):
@@ -126,22 +130,35 @@ async def test_refused_uploads_leave_no_object_and_no_temp(s3_store: S3BlobStore
 
 async def test_missing_bucket_is_a_configuration_error(s3_endpoint: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
-        await S3BlobStore.connect(bucket="no-such-bucket-here", tmp_dir=tmp_path,
-                                  endpoint_url=s3_endpoint, **KEYS)
+        await S3BlobStore.connect(
+            bucket="no-such-bucket-here", tmp_dir=tmp_path, endpoint_url=s3_endpoint, **KEYS
+        )
 
 
 @pytest.fixture
-async def settings(settings_factory: Callable[..., Any], s3_endpoint: str, bucket: str,
-                   tmp_path: Path) -> Any:
-    store = await S3BlobStore.connect(bucket=bucket, tmp_dir=tmp_path / "setup",
-                                      endpoint_url=s3_endpoint, create_bucket=True, **KEYS)
+async def settings(
+    settings_factory: Callable[..., Any], s3_endpoint: str, bucket: str, tmp_path: Path
+) -> Any:
+    store = await S3BlobStore.connect(
+        bucket=bucket,
+        tmp_dir=tmp_path / "setup",
+        endpoint_url=s3_endpoint,
+        create_bucket=True,
+        **KEYS,
+    )
     await store.close()
-    return settings_factory(blob_backend="s3", s3_endpoint_url=s3_endpoint, s3_bucket=bucket,
-                            s3_access_key="testing", s3_secret_key="testing")
+    return settings_factory(
+        blob_backend="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_bucket=bucket,
+        s3_access_key="testing",
+        s3_secret_key="testing",
+    )
 
 
-async def test_http_upload_and_download_through_s3(client: Any, accounts: Any,
-                                                   app: web.Application) -> None:
+async def test_http_upload_and_download_through_s3(
+    client: Any, accounts: Any, app: web.Application
+) -> None:
     store = app[BLOBS]
     assert isinstance(store, S3BlobStore)
     _, headers = await accounts.headers(Role.LITIGANT)

@@ -80,20 +80,23 @@ def test_shared_exception_type() -> None:
     assert issubclass(InvalidIdentifier, ValueError)
 
 
-@pytest.mark.parametrize(("value", "code"), [
-    ("", "credit_code_required"),
-    ("91350100M000100Y4", "credit_code_length"),
-    ("91350100M000100Y433", "credit_code_length"),
-    ("91350100M000100Y4-", "credit_code_format"),
-    ("91350100M000100年43", "credit_code_format"),
-    ("91350100MOOO100Y43", "credit_code_format"),  # letter O for zero
-    ("9135010OM000100Y43", "credit_code_format"),
-    ("91350100M000100Y4I", "credit_code_format"),
-    ("91350100M000100Y4Z", "credit_code_format"),
-    ("91350100M000100Y44", "credit_code_checksum"),
-    ("91350100M000100Y40", "credit_code_checksum"),
-    ("91350100M000100Y34", "credit_code_checksum"),  # transposition
-])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("", "credit_code_required"),
+        ("91350100M000100Y4", "credit_code_length"),
+        ("91350100M000100Y433", "credit_code_length"),
+        ("91350100M000100Y4-", "credit_code_format"),
+        ("91350100M000100年43", "credit_code_format"),
+        ("91350100MOOO100Y43", "credit_code_format"),  # letter O for zero
+        ("9135010OM000100Y43", "credit_code_format"),
+        ("91350100M000100Y4I", "credit_code_format"),
+        ("91350100M000100Y4Z", "credit_code_format"),
+        ("91350100M000100Y44", "credit_code_checksum"),
+        ("91350100M000100Y40", "credit_code_checksum"),
+        ("91350100M000100Y34", "credit_code_checksum"),  # transposition
+    ],
+)
 def test_errors(value: str, code: str) -> None:
     assert code_of(value) == code
 
@@ -129,8 +132,14 @@ def test_every_generated_code_parses_back(first17: str, lower: bool) -> None:
     value = build(first17)
     parsed = parse_credit_code(value.lower() if lower else value)
     assert parsed.code == value
-    assert parsed.registration_authority + parsed.organisation_type + parsed.area_code \
-        + parsed.organisation_code + parsed.check_char == value
+    assert (
+        parsed.registration_authority
+        + parsed.organisation_type
+        + parsed.area_code
+        + parsed.organisation_code
+        + parsed.check_char
+        == value
+    )
 
 
 @given(first17=_body, delta=st.integers(min_value=1, max_value=30))
@@ -140,10 +149,13 @@ def test_any_other_check_character_fails(first17: str, delta: int) -> None:
     assert code_of(value[:-1] + wrong) == "credit_code_checksum"
 
 
-@given(first17=_body, position=st.integers(min_value=0, max_value=16),
-       delta=st.integers(min_value=1, max_value=30))
+@given(
+    first17=_body,
+    position=st.integers(min_value=0, max_value=16),
+    delta=st.integers(min_value=1, max_value=30),
+)
 def test_any_single_character_change_fails(first17: str, position: int, delta: int) -> None:
     value = build(first17)
     changed = _CHARS[(_CHARS.index(value[position]) + delta) % 31]
-    typo = value[:position] + changed + value[position + 1:]
+    typo = value[:position] + changed + value[position + 1 :]
     assert code_of(typo) == "credit_code_checksum"

@@ -69,19 +69,22 @@ def test_sex_from_sequence_parity() -> None:
     assert parse(build("330206", date(1990, 3, 7), 124)).sex == "female"
 
 
-@pytest.mark.parametrize(("value", "code"), [
-    ("", "id_required"),
-    ("   ", "id_required"),
-    ("11010519491231002", "id_length"),
-    ("11010519491231002X1", "id_length"),
-    ("110105491231002", "id_length"),  # first-generation 15-digit number
-    ("1101051949123100XX", "id_format"),
-    ("11010519491231002Y", "id_format"),
-    ("1101051949-231002X", "id_format"),
-    ("11010519491231 02X", "id_format"),
-    ("110105194912310021", "id_checksum"),
-    ("110105194912310020", "id_checksum"),
-])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("", "id_required"),
+        ("   ", "id_required"),
+        ("11010519491231002", "id_length"),
+        ("11010519491231002X1", "id_length"),
+        ("110105491231002", "id_length"),  # first-generation 15-digit number
+        ("1101051949123100XX", "id_format"),
+        ("11010519491231002Y", "id_format"),
+        ("1101051949-231002X", "id_format"),
+        ("11010519491231 02X", "id_format"),
+        ("110105194912310021", "id_checksum"),
+        ("110105194912310020", "id_checksum"),
+    ],
+)
 def test_format_and_checksum_errors(value: str, code: str) -> None:
     assert code_of(value) == code
 
@@ -98,21 +101,24 @@ def test_single_digit_typos_are_caught() -> None:
         for digit in "0123456789":
             if digit == STANDARD_EXAMPLE[position]:
                 continue
-            typo = STANDARD_EXAMPLE[:position] + digit + STANDARD_EXAMPLE[position + 1:]
+            typo = STANDARD_EXAMPLE[:position] + digit + STANDARD_EXAMPLE[position + 1 :]
             with pytest.raises(InvalidIdentifier):
                 parse(typo)
 
 
-@pytest.mark.parametrize(("birth", "code"), [
-    ("19990230", "id_date"),
-    ("19991301", "id_date"),
-    ("19990001", "id_date"),
-    ("19990100", "id_date"),
-    ("19000229", "id_date"),  # 1900 is not a leap year
-    ("21000229", "id_date"),
-    ("18991231", "id_date_implausible"),
-    ("20250602", "id_date_future"),
-])
+@pytest.mark.parametrize(
+    ("birth", "code"),
+    [
+        ("19990230", "id_date"),
+        ("19991301", "id_date"),
+        ("19990001", "id_date"),
+        ("19990100", "id_date"),
+        ("19000229", "id_date"),  # 1900 is not a leap year
+        ("21000229", "id_date"),
+        ("18991231", "id_date_implausible"),
+        ("20250602", "id_date_future"),
+    ],
+)
 def test_date_errors(birth: str, code: str) -> None:
     # a correct check character, so only the date can be at fault
     body = f"330206{birth}123"
@@ -125,8 +131,7 @@ def test_gb11643s_second_example_is_before_1900() -> None:
     assert code_of("440524188001010014") == "id_date_implausible"
 
 
-@pytest.mark.parametrize("birth", [date(2000, 2, 29), date(2024, 2, 29), date(1900, 1, 1),
-                                   TODAY])
+@pytest.mark.parametrize("birth", [date(2000, 2, 29), date(2024, 2, 29), date(1900, 1, 1), TODAY])
 def test_boundary_dates_are_valid(birth: date) -> None:
     assert parse(build("330206", birth, 1)).birth_date == birth
 
@@ -221,9 +226,7 @@ def test_every_generated_number_parses_back(
     sequence=st.integers(min_value=0, max_value=999),
     delta=st.integers(min_value=1, max_value=10),
 )
-def test_any_other_check_character_fails(
-    area: str, birth: date, sequence: int, delta: int
-) -> None:
+def test_any_other_check_character_fails(area: str, birth: date, sequence: int, delta: int) -> None:
     number = build(area, birth, sequence)
     wrong = _CHECK[(_CHECK.index(number[-1]) + delta) % 11]
     assert code_of(number[:-1] + wrong) == "id_checksum"

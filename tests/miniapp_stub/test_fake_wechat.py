@@ -65,8 +65,9 @@ async def body(resp: Any) -> Any:
     return json.loads(await resp.text())
 
 
-async def control(client: Client, path: str, payload: dict[str, Any] | None = None,
-                  status: int = 200) -> Any:
+async def control(
+    client: Client, path: str, payload: dict[str, Any] | None = None, status: int = 200
+) -> Any:
     resp = await client.post(f"/__control/{path}", json=payload or {})
     assert resp.status == status, await resp.text()
     return await resp.json()
@@ -77,17 +78,26 @@ async def login_code(client: Client, **payload: Any) -> str:
     return code
 
 
-async def session(client: Client, code: str, appid: str = APPID, secret: str = SECRET,
-                  grant_type: str = "authorization_code") -> Any:
-    resp = await client.get("/sns/jscode2session", params={
-        "appid": appid, "secret": secret, "js_code": code, "grant_type": grant_type})
+async def session(
+    client: Client,
+    code: str,
+    appid: str = APPID,
+    secret: str = SECRET,
+    grant_type: str = "authorization_code",
+) -> Any:
+    resp = await client.get(
+        "/sns/jscode2session",
+        params={"appid": appid, "secret": secret, "js_code": code, "grant_type": grant_type},
+    )
     assert resp.status == 200
     return await body(resp)
 
 
 async def token(client: Client, appid: str = APPID, secret: str = SECRET, **extra: Any) -> Any:
-    resp = await client.post("/cgi-bin/stable_token", json={
-        "grant_type": "client_credential", "appid": appid, "secret": secret, **extra})
+    resp = await client.post(
+        "/cgi-bin/stable_token",
+        json={"grant_type": "client_credential", "appid": appid, "secret": secret, **extra},
+    )
     assert resp.status == 200
     return await body(resp)
 
@@ -98,32 +108,49 @@ async def access_token(client: Client, appid: str = APPID, secret: str = SECRET)
 
 
 async def phone_number(client: Client, access: str, code: str) -> Any:
-    resp = await client.post("/wxa/business/getuserphonenumber",
-                             params={"access_token": access}, json={"code": code})
+    resp = await client.post(
+        "/wxa/business/getuserphonenumber", params={"access_token": access}, json={"code": code}
+    )
     assert resp.status == 200
     return await body(resp)
 
 
-GOOD_DATA = {"thing1": {"value": "开庭提醒"}, "time2": {"value": "2025年6月1日 09:30"},
-             "character_string3": {"value": "A2025-0106-123"}}
+GOOD_DATA = {
+    "thing1": {"value": "开庭提醒"},
+    "time2": {"value": "2025年6月1日 09:30"},
+    "character_string3": {"value": "A2025-0106-123"},
+}
 
 
 async def subscribe_send(client: Client, access: str, **payload: Any) -> Any:
-    message = {"touser": "", "template_id": TEMPLATE, "page": "pages/case/index",
-               "data": GOOD_DATA, **payload}
-    resp = await client.post("/cgi-bin/message/subscribe/send",
-                             params={"access_token": access}, json=message)
+    message = {
+        "touser": "",
+        "template_id": TEMPLATE,
+        "page": "pages/case/index",
+        "data": GOOD_DATA,
+        **payload,
+    }
+    resp = await client.post(
+        "/cgi-bin/message/subscribe/send", params={"access_token": access}, json=message
+    )
     assert resp.status == 200
     return await body(resp)
 
 
 # --------------------------------------------------------------------------- jscode2session
 
+
 async def test_login_code_exchanges_for_openid_session_key_and_unionid(wx: Client) -> None:
     issued = await control(wx, "login-code", {"openid": "o_litigant_1", "unionid": "u_1"})
-    resp = await wx.get("/sns/jscode2session", params={
-        "appid": APPID, "secret": SECRET, "js_code": issued["code"],
-        "grant_type": "authorization_code"})
+    resp = await wx.get(
+        "/sns/jscode2session",
+        params={
+            "appid": APPID,
+            "secret": SECRET,
+            "js_code": issued["code"],
+            "grant_type": "authorization_code",
+        },
+    )
     assert resp.content_type == "text/plain"  # as the real service answers
     result = await body(resp)
     assert result["openid"] == "o_litigant_1"
@@ -165,19 +192,27 @@ async def test_unknown_code_and_code_of_another_app(wx: Client) -> None:
     assert "openid" in await session(wx, other, OTHER, OTHER_SECRET)
 
 
-@pytest.mark.parametrize(("params", "errcode"), [
-    ({"appid": "wx9999999999999999"}, 40013),
-    ({"appid": ""}, 41002),
-    ({"secret": "wrong"}, 40125),
-    ({"secret": ""}, 41004),
-    ({"grant_type": "client_credential"}, 40002),
-    ({"js_code": ""}, 41008),
-])
+@pytest.mark.parametrize(
+    ("params", "errcode"),
+    [
+        ({"appid": "wx9999999999999999"}, 40013),
+        ({"appid": ""}, 41002),
+        ({"secret": "wrong"}, 40125),
+        ({"secret": ""}, 41004),
+        ({"grant_type": "client_credential"}, 40002),
+        ({"js_code": ""}, 41008),
+    ],
+)
 async def test_jscode2session_parameter_errors(
     wx: Client, params: dict[str, str], errcode: int
 ) -> None:
-    query = {"appid": APPID, "secret": SECRET, "js_code": await login_code(wx),
-             "grant_type": "authorization_code", **params}
+    query = {
+        "appid": APPID,
+        "secret": SECRET,
+        "js_code": await login_code(wx),
+        "grant_type": "authorization_code",
+        **params,
+    }
     result = await body(await wx.get("/sns/jscode2session", params=query))
     assert result["errcode"] == errcode
     assert "openid" not in result
@@ -209,6 +244,7 @@ async def test_busy_fails_then_the_same_code_works(wx: Client) -> None:
 
 # --------------------------------------------------------------------------- stable_token
 
+
 async def test_stable_token_is_reused_until_forced(wx: Client, clock: ManualClock) -> None:
     first = await token(wx)
     assert first["expires_in"] == 7200 and len(first["access_token"]) > 64
@@ -229,15 +265,22 @@ async def test_access_token_expiry(wx: Client, clock: ManualClock) -> None:
     assert renewed["access_token"] != first and renewed["expires_in"] == 7200
 
 
-@pytest.mark.parametrize(("payload", "errcode"), [
-    ({"appid": "wx9999999999999999"}, 40013),
-    ({"secret": "nope"}, 40125),
-    ({"grant_type": "authorization_code"}, 40002),
-    ({"force_refresh": "yes"}, 47001),
-])
+@pytest.mark.parametrize(
+    ("payload", "errcode"),
+    [
+        ({"appid": "wx9999999999999999"}, 40013),
+        ({"secret": "nope"}, 40125),
+        ({"grant_type": "authorization_code"}, 40002),
+        ({"force_refresh": "yes"}, 47001),
+    ],
+)
 async def test_stable_token_errors(wx: Client, payload: dict[str, Any], errcode: int) -> None:
-    result = await body(await wx.post("/cgi-bin/stable_token", json={
-        "grant_type": "client_credential", "appid": APPID, "secret": SECRET, **payload}))
+    result = await body(
+        await wx.post(
+            "/cgi-bin/stable_token",
+            json={"grant_type": "client_credential", "appid": APPID, "secret": SECRET, **payload},
+        )
+    )
     assert result["errcode"] == errcode and "access_token" not in result
 
 
@@ -253,12 +296,20 @@ async def test_tokens_are_per_app(wx: Client) -> None:
 
 # --------------------------------------------------------------------------- phone number
 
+
 async def test_phone_number(wx: Client, clock: ManualClock) -> None:
     code = (await control(wx, "phone-code", {"phone": "13800138000"}))["code"]
     result = await phone_number(wx, await access_token(wx), code)
-    assert result == {"errcode": 0, "errmsg": "ok", "phone_info": {
-        "phoneNumber": "13800138000", "purePhoneNumber": "13800138000", "countryCode": "86",
-        "watermark": {"timestamp": int(clock()), "appid": APPID}}}
+    assert result == {
+        "errcode": 0,
+        "errmsg": "ok",
+        "phone_info": {
+            "phoneNumber": "13800138000",
+            "purePhoneNumber": "13800138000",
+            "countryCode": "86",
+            "watermark": {"timestamp": int(clock()), "appid": APPID},
+        },
+    }
 
 
 async def test_phone_number_prefixes(wx: Client) -> None:
@@ -268,8 +319,7 @@ async def test_phone_number_prefixes(wx: Client) -> None:
     hk = (await control(wx, "phone-code", {"phone": "91234567", "country_code": "852"}))["code"]
     info = (await phone_number(wx, access, hk))["phone_info"]
     assert info["phoneNumber"] == "+85291234567" and info["countryCode"] == "852"
-    await control(wx, "phone-code", {"phone": "+8613900139000", "country_code": "852"},
-                  status=400)
+    await control(wx, "phone-code", {"phone": "+8613900139000", "country_code": "852"}, status=400)
 
 
 async def test_phone_code_single_use_expiry_and_app(wx: Client, clock: ManualClock) -> None:
@@ -286,8 +336,9 @@ async def test_phone_code_single_use_expiry_and_app(wx: Client, clock: ManualClo
 
 
 async def test_phone_number_forged_watermark(wx: Client) -> None:
-    code = (await control(wx, "phone-code", {"phone": "13800138000",
-                                             "watermark_appid": OTHER}))["code"]
+    code = (await control(wx, "phone-code", {"phone": "13800138000", "watermark_appid": OTHER}))[
+        "code"
+    ]
     result = await phone_number(wx, await access_token(wx), code)
     assert result["phone_info"]["watermark"]["appid"] == OTHER
 
@@ -299,19 +350,22 @@ async def test_phone_number_token_errors(wx: Client) -> None:
     assert (await phone_number(wx, "not-a-token", code))["errcode"] == 40001
     # the code survives failed calls
     assert (await phone_number(wx, await access_token(wx), code))["errcode"] == 0
-    resp = await wx.post("/wxa/business/getuserphonenumber",
-                         params={"access_token": await access_token(wx)}, json={})
+    resp = await wx.post(
+        "/wxa/business/getuserphonenumber", params={"access_token": await access_token(wx)}, json={}
+    )
     assert (await body(resp))["errcode"] == 41008
 
 
 # --------------------------------------------------------------------------- subscribe messages
 
+
 async def test_each_grant_allows_one_message(wx: Client, clock: ManualClock) -> None:
     openid = (await control(wx, "login-code", {}))["openid"]
     access = await access_token(wx)
     assert (await subscribe_send(wx, access, touser=openid))["errcode"] == 43101
-    granted = await control(wx, "subscribe-grant",
-                            {"openid": openid, "template_id": TEMPLATE, "count": 2})
+    granted = await control(
+        wx, "subscribe-grant", {"openid": openid, "template_id": TEMPLATE, "count": 2}
+    )
     assert granted["remaining"] == 2
     first = await subscribe_send(wx, access, touser=openid)
     assert first["errcode"] == 0 and first["errmsg"] == "ok" and isinstance(first["msgid"], int)
@@ -322,9 +376,16 @@ async def test_each_grant_allows_one_message(wx: Client, clock: ManualClock) -> 
     messages = (await (await wx.get("/__control/messages")).json())["messages"]
     assert [m["msgid"] for m in messages] == [first["msgid"], second["msgid"]]
     assert messages[0] == {
-        "msgid": first["msgid"], "appid": APPID, "touser": openid, "template_id": TEMPLATE,
-        "page": "pages/case/index", "data": GOOD_DATA, "miniprogram_state": "formal",
-        "lang": "zh_CN", "sent_at": clock()}
+        "msgid": first["msgid"],
+        "appid": APPID,
+        "touser": openid,
+        "template_id": TEMPLATE,
+        "page": "pages/case/index",
+        "data": GOOD_DATA,
+        "miniprogram_state": "formal",
+        "lang": "zh_CN",
+        "sent_at": clock(),
+    }
     assert messages[1]["lang"] == "en_US"
     filtered = await (await wx.get("/__control/messages", params={"touser": "o_nobody"})).json()
     assert filtered == {"messages": []}
@@ -336,26 +397,30 @@ async def test_grants_are_per_template_and_app(wx: Client) -> None:
     await control(wx, "subscribe-grant", {"openid": openid, "template_id": "TPL_other"})
     access = await access_token(wx)
     assert (await subscribe_send(wx, access, touser=openid))["errcode"] == 43101
-    ok = await subscribe_send(wx, access, touser=openid, template_id="TPL_other",
-                              data={"thing1": {"value": "文书送达"}})
+    ok = await subscribe_send(
+        wx, access, touser=openid, template_id="TPL_other", data={"thing1": {"value": "文书送达"}}
+    )
     assert ok["errcode"] == 0
     # the openid belongs to APPID; OTHER's token cannot reach it
     other_access = await access_token(wx, OTHER, OTHER_SECRET)
     assert (await subscribe_send(wx, other_access, touser=openid))["errcode"] == 40003
 
 
-@pytest.mark.parametrize(("payload", "errcode"), [
-    ({"touser": "o_unknown_user"}, 40003),
-    ({"template_id": "TPL_missing"}, 40037),
-    ({"data": {"thing1": {"value": "x"}}}, 47003),  # keyword missing
-    ({"data": {**GOOD_DATA, "thing9": {"value": "x"}}}, 47003),  # not in template
-    ({"data": {**GOOD_DATA, "thing1": {"value": "事" * 21}}}, 47003),  # thing: 20 at most
-    ({"data": {**GOOD_DATA, "character_string3": {"value": "中文"}}}, 47003),
-    ({"data": {**GOOD_DATA, "thing1": "not an object"}}, 47003),
-    ({"data": []}, 47003),
-    ({"miniprogram_state": "production"}, 47003),
-    ({"lang": "fr_FR"}, 47003),
-])
+@pytest.mark.parametrize(
+    ("payload", "errcode"),
+    [
+        ({"touser": "o_unknown_user"}, 40003),
+        ({"template_id": "TPL_missing"}, 40037),
+        ({"data": {"thing1": {"value": "x"}}}, 47003),  # keyword missing
+        ({"data": {**GOOD_DATA, "thing9": {"value": "x"}}}, 47003),  # not in template
+        ({"data": {**GOOD_DATA, "thing1": {"value": "事" * 21}}}, 47003),  # thing: 20 at most
+        ({"data": {**GOOD_DATA, "character_string3": {"value": "中文"}}}, 47003),
+        ({"data": {**GOOD_DATA, "thing1": "not an object"}}, 47003),
+        ({"data": []}, 47003),
+        ({"miniprogram_state": "production"}, 47003),
+        ({"lang": "fr_FR"}, 47003),
+    ],
+)
 async def test_subscribe_send_errors(wx: Client, payload: dict[str, Any], errcode: int) -> None:
     openid = (await control(wx, "login-code", {}))["openid"]
     await control(wx, "subscribe-grant", {"openid": openid, "template_id": TEMPLATE})
@@ -367,12 +432,16 @@ async def test_subscribe_send_errors(wx: Client, payload: dict[str, Any], errcod
 
 async def test_subscribe_send_token_and_body_errors(wx: Client) -> None:
     assert (await subscribe_send(wx, "bogus", touser="x"))["errcode"] == 40001
-    resp = await wx.post("/cgi-bin/message/subscribe/send",
-                         params={"access_token": await access_token(wx)}, data=b"[1, 2")
+    resp = await wx.post(
+        "/cgi-bin/message/subscribe/send",
+        params={"access_token": await access_token(wx)},
+        data=b"[1, 2",
+    )
     assert (await body(resp))["errcode"] == 47001
 
 
 # --------------------------------------------------------------------------- control API
+
 
 async def test_fault_injection(wx: Client) -> None:
     await control(wx, "faults", {"api": "stable_token", "count": 2})
@@ -396,8 +465,13 @@ async def test_revoke_tokens_and_reset(wx: Client) -> None:
     assert (await session(wx, code))["errcode"] == 40029
     openid = (await control(wx, "login-code", {}))["openid"]
     await control(wx, "subscribe-grant", {"openid": openid, "template_id": "TPL_tmp"})
-    sent = await subscribe_send(wx, await access_token(wx), touser=openid,
-                                template_id="TPL_tmp", data={"thing1": {"value": "x"}})
+    sent = await subscribe_send(
+        wx,
+        await access_token(wx),
+        touser=openid,
+        template_id="TPL_tmp",
+        data={"thing1": {"value": "x"}},
+    )
     assert sent["errcode"] == 40037  # runtime templates are gone; configured ones remain
     await control(wx, "subscribe-grant", {"openid": openid, "template_id": TEMPLATE})
     assert (await subscribe_send(wx, await access_token(wx), touser=openid))["errcode"] == 0
@@ -406,17 +480,18 @@ async def test_revoke_tokens_and_reset(wx: Client) -> None:
 async def test_control_rejects_bad_input(wx: Client) -> None:
     bad = await control(wx, "login-code", {"behaviour": "weird"}, status=400)
     assert bad["error"] == "invalid_request"
-    assert (await control(wx, "login-code", {"role": "admin"}, status=400))["error"] \
-        == "invalid_request"
-    assert (await control(wx, "login-code", {"appid": "wx_unknown"}, status=400))["error"] \
-        == "unknown_appid"
+    assert (await control(wx, "login-code", {"role": "admin"}, status=400))[
+        "error"
+    ] == "invalid_request"
+    assert (await control(wx, "login-code", {"appid": "wx_unknown"}, status=400))[
+        "error"
+    ] == "unknown_appid"
     resp = await wx.post("/__control/phone-code", data=b"{")
     assert resp.status == 400 and (await resp.json())["error"] == "invalid_json"
 
 
 async def test_control_api_can_be_disabled(aiohttp_client: ClientFactory) -> None:
-    client = await aiohttp_client(create_fake_wechat_app(
-        FakeWeChatConfig(control=False, sms=None)))
+    client = await aiohttp_client(create_fake_wechat_app(FakeWeChatConfig(control=False, sms=None)))
     assert (await client.post("/__control/login-code", json={})).status == 404
     assert (await client.post("/sms/send", json={})).status == 404
     result = await session(client, "x", DEFAULT_APPID, DEFAULT_SECRET)
@@ -425,9 +500,14 @@ async def test_control_api_can_be_disabled(aiohttp_client: ClientFactory) -> Non
 
 # --------------------------------------------------------------------------- SMS gateway
 
+
 async def sms_send(client: Client, prefix: str = "/sms", **payload: Any) -> Any:
-    message = {"phone": "13800138000", "template": "otp",
-               "params": {"code": "246810", "minutes": "5"}, **payload}
+    message = {
+        "phone": "13800138000",
+        "template": "otp",
+        "params": {"code": "246810", "minutes": "5"},
+        **payload,
+    }
     return await client.post(f"{prefix}/send", json=message, headers=SMS_KEY)
 
 
@@ -436,8 +516,9 @@ async def test_sms_send_read_otp_and_reports(wx: Client, clock: ManualClock) -> 
     assert resp.status == 200
     sent = await resp.json()
     assert sent["status"] == "queued" and sent["message_id"]
-    listed = (await (await wx.get("/sms/__control/messages",
-                                  params={"phone": "+8613800138000"})).json())["messages"]
+    listed = (
+        await (await wx.get("/sms/__control/messages", params={"phone": "+8613800138000"})).json()
+    )["messages"]
     assert len(listed) == 1
     assert listed[0]["params"]["code"] == "246810"
     assert "246810" in listed[0]["text"] and listed[0]["text"].startswith("【移动微法院】")
@@ -449,8 +530,10 @@ async def test_sms_send_read_otp_and_reports(wx: Client, clock: ManualClock) -> 
 
 
 async def test_sms_requires_api_key(wx: Client) -> None:
-    resp = await wx.post("/sms/send", json={"phone": "13800138000", "template": "otp",
-                                            "params": {"code": "1", "minutes": "5"}})
+    resp = await wx.post(
+        "/sms/send",
+        json={"phone": "13800138000", "template": "otp", "params": {"code": "1", "minutes": "5"}},
+    )
     assert resp.status == 401 and (await resp.json())["error"] == "unauthorized"
     bad_key = await wx.get("/sms/reports", headers={"X-Api-Key": "nope"})
     assert bad_key.status == 401
@@ -458,14 +541,17 @@ async def test_sms_requires_api_key(wx: Client) -> None:
     assert listed["messages"] == []
 
 
-@pytest.mark.parametrize(("payload", "error"), [
-    ({"phone": "12345"}, "invalid_phone"),
-    ({"phone": "+1 650 253 0000"}, "invalid_phone"),
-    ({"template": "nope"}, "unknown_template"),
-    ({"params": {"code": "1"}}, "invalid_params"),
-    ({"params": {"code": "1", "minutes": "5", "extra": "x"}}, "invalid_params"),
-    ({"priority": "high"}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"phone": "12345"}, "invalid_phone"),
+        ({"phone": "+1 650 253 0000"}, "invalid_phone"),
+        ({"template": "nope"}, "unknown_template"),
+        ({"params": {"code": "1"}}, "invalid_params"),
+        ({"params": {"code": "1", "minutes": "5", "extra": "x"}}, "invalid_params"),
+        ({"priority": "high"}, "invalid_request"),
+    ],
+)
 async def test_sms_validation(wx: Client, payload: dict[str, Any], error: str) -> None:
     resp = await sms_send(wx, **payload)
     assert resp.status == 400 and (await resp.json())["error"] == error
@@ -485,9 +571,16 @@ async def test_sms_failure_control_for_retries(wx: Client) -> None:
 
 async def test_sms_manual_delivery_and_rate_limit(aiohttp_client: ClientFactory) -> None:
     clock = ManualClock(1_750_000_000.0)
-    client = await aiohttp_client(create_fake_sms_app(FakeSmsConfig(
-        api_keys=frozenset({"sms-test-key"}), auto_deliver=False, per_phone_per_minute=2,
-        clock=clock)))
+    client = await aiohttp_client(
+        create_fake_sms_app(
+            FakeSmsConfig(
+                api_keys=frozenset({"sms-test-key"}),
+                auto_deliver=False,
+                per_phone_per_minute=2,
+                clock=clock,
+            )
+        )
+    )
     first = await (await sms_send(client, prefix="")).json()
     assert (await sms_send(client, prefix="", phone="8613800138000")).status == 200
     limited = await sms_send(client, prefix="")
@@ -496,13 +589,16 @@ async def test_sms_manual_delivery_and_rate_limit(aiohttp_client: ClientFactory)
     status = await (await client.get(f"/messages/{first['message_id']}", headers=SMS_KEY)).json()
     assert status["status"] == "queued"
     assert (await (await client.get("/reports", headers=SMS_KEY)).json())["reports"] == []
-    resp = await client.post("/__control/deliver", json={
-        "message_id": first["message_id"], "status": "failed", "error_code": "MOBILE_OFF"})
+    resp = await client.post(
+        "/__control/deliver",
+        json={"message_id": first["message_id"], "status": "failed", "error_code": "MOBILE_OFF"},
+    )
     assert resp.status == 200
     reports = (await (await client.get("/reports", headers=SMS_KEY)).json())["reports"]
     assert reports[0]["status"] == "failed" and reports[0]["error_code"] == "MOBILE_OFF"
-    again = await client.post("/__control/deliver", json={
-        "message_id": first["message_id"], "status": "delivered"})
+    again = await client.post(
+        "/__control/deliver", json={"message_id": first["message_id"], "status": "delivered"}
+    )
     assert again.status == 409
     unknown = await client.get("/messages/nope", headers=SMS_KEY)
     assert unknown.status == 404
@@ -514,11 +610,23 @@ async def test_sms_manual_delivery_and_rate_limit(aiohttp_client: ClientFactory)
 
 # --------------------------------------------------------------------------- CLI
 
+
 def test_cli_arguments_build_config() -> None:
     parser = configure_parser(argparse.ArgumentParser())
-    args = parser.parse_args(["--port", "9001", "--app", f"{APPID}:{SECRET}",
-                              "--template", "TPL=thing1,time2", "--login-quota", "7",
-                              "--sms-api-key", "k1"])
+    args = parser.parse_args(
+        [
+            "--port",
+            "9001",
+            "--app",
+            f"{APPID}:{SECRET}",
+            "--template",
+            "TPL=thing1,time2",
+            "--login-quota",
+            "7",
+            "--sms-api-key",
+            "k1",
+        ]
+    )
     config = config_from_args(args)
     assert args.port == 9001
     assert config.apps == (MiniProgram(APPID, SECRET),)
@@ -543,10 +651,15 @@ def test_module_entry_point_serves() -> None:
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
         [sys.executable, "-m", "miniapp_stub.wechat", "--port", str(port)],
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
-        url = f"http://127.0.0.1:{port}/sns/jscode2session?appid={DEFAULT_APPID}" \
-              f"&secret={DEFAULT_SECRET}&js_code=x&grant_type=authorization_code"
+        url = (
+            f"http://127.0.0.1:{port}/sns/jscode2session?appid={DEFAULT_APPID}"
+            f"&secret={DEFAULT_SECRET}&js_code=x&grant_type=authorization_code"
+        )
         deadline = time.monotonic() + 15
         while True:
             try:

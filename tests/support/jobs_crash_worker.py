@@ -42,33 +42,48 @@ def sql(conn: BaseDBAsyncClient, text: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(counter)}", text)
 
 
-async def query(conn: BaseDBAsyncClient, text: str, values: list[Any] | None = None
-                ) -> list[dict[str, Any]]:
+async def query(
+    conn: BaseDBAsyncClient, text: str, values: list[Any] | None = None
+) -> list[dict[str, Any]]:
     return list(await conn.execute_query_dict(sql(conn, text), values or []))
 
 
 async def create_tables(conn: BaseDBAsyncClient) -> None:
     for statement in TABLES:
         await conn.execute_script(statement)
-    for statement in ("DELETE FROM jobs_test_run", "DELETE FROM jobs_test_effect",
-                      "DELETE FROM jobs_test_counter"):
+    for statement in (
+        "DELETE FROM jobs_test_run",
+        "DELETE FROM jobs_test_effect",
+        "DELETE FROM jobs_test_counter",
+    ):
         await conn.execute_script(statement)
 
 
 async def apply_effect(payload: dict[str, Any], ctx: JobContext) -> None:
     async with in_transaction() as conn:
-        await query(conn, "INSERT INTO jobs_test_run (job_id, attempt, pid) VALUES (?, ?, ?) "
-                    "RETURNING job_id", [ctx.job_id, ctx.attempt, os.getpid()])
+        await query(
+            conn,
+            "INSERT INTO jobs_test_run (job_id, attempt, pid) VALUES (?, ?, ?) RETURNING job_id",
+            [ctx.job_id, ctx.attempt, os.getpid()],
+        )
     first = ctx.attempt == 1
     if first and payload.get("pause_before_effect_s"):
         await asyncio.sleep(float(payload["pause_before_effect_s"]))
     async with in_transaction() as conn:
-        marker = await query(conn, "INSERT INTO jobs_test_effect (effect_key) VALUES (?) "
-                             "ON CONFLICT DO NOTHING RETURNING effect_key", [payload["key"]])
+        marker = await query(
+            conn,
+            "INSERT INTO jobs_test_effect (effect_key) VALUES (?) "
+            "ON CONFLICT DO NOTHING RETURNING effect_key",
+            [payload["key"]],
+        )
         if marker:  # first time this effect is applied
-            await query(conn, "INSERT INTO jobs_test_counter (name, total) VALUES (?, ?) "
-                        "ON CONFLICT (name) DO UPDATE SET total = jobs_test_counter.total + ? "
-                        "RETURNING total", ["effect", payload["amount"], payload["amount"]])
+            await query(
+                conn,
+                "INSERT INTO jobs_test_counter (name, total) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET total = jobs_test_counter.total + ? "
+                "RETURNING total",
+                ["effect", payload["amount"], payload["amount"]],
+            )
     if first and payload.get("pause_after_effect_s"):
         # A worker killed here has applied the effect but not yet marked the job done.
         await asyncio.sleep(float(payload["pause_after_effect_s"]))
@@ -82,10 +97,17 @@ def build_registry(settings: Settings | None = None) -> JobRegistry:
 
 def main(argv: list[str]) -> None:
     database_url, var_dir, lease_s = argv[0], argv[1], float(argv[2])
-    settings = Settings(database_url=database_url, var_dir=var_dir, auto_migrate=False,
-                        job_poll_s=0.05, worker_concurrency=2, log_level="WARNING")
-    asyncio.run(run_worker_forever(settings, build_registry, lease_s=lease_s,
-                                   shutdown_timeout_s=10.0))
+    settings = Settings(
+        database_url=database_url,
+        var_dir=var_dir,
+        auto_migrate=False,
+        job_poll_s=0.05,
+        worker_concurrency=2,
+        log_level="WARNING",
+    )
+    asyncio.run(
+        run_worker_forever(settings, build_registry, lease_s=lease_s, shutdown_timeout_s=10.0)
+    )
 
 
 if __name__ == "__main__":
