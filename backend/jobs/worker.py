@@ -30,6 +30,7 @@ from tortoise.context import get_current_context
 from backend.db import Database, migrate
 from backend.jobs.queue import JobContext, JobHandler, JobRegistry, PermanentJobError
 from backend.observability import Metrics
+from backend.redact import redact
 from backend.settings import Settings
 
 log = logging.getLogger("mobile_court.jobs")
@@ -37,28 +38,11 @@ log = logging.getLogger("mobile_court.jobs")
 MAX_ERROR_LENGTH = 2000
 MAX_BACKOFF_S = 300.0
 
-_SECRET_PATTERNS = (
-    # key=value / key: value pairs whose key names a secret
-    (
-        re.compile(
-            r"(?i)\b(\w*(?:token|secret|password|passwd|api_?key|session_key|authorization)"
-            r"\w*)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
-        ),
-        r"\1\2[redacted]",
-    ),
-    (re.compile(r"(?i)\bbearer\s+[\w.~+/=-]+"), "Bearer [redacted]"),
-    (re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]*"), "[jwt]"),
-    (re.compile(r"\b\d{17}[\dXx]\b"), "[id-number]"),
-    (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "[phone]"),
-    (re.compile(r"(?i)(\w+://[^:/@\s]*:)[^@\s]+@"), r"\1[redacted]@"),
-)
-
 
 def describe_error(exc: BaseException) -> str:
     """``Type: message`` with secrets and personal data masked, truncated for ``last_error``."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    text = redact(text)
     if len(text) > MAX_ERROR_LENGTH:
         text = text[: MAX_ERROR_LENGTH - 1] + "…"
     return text
