@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import itertools
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -33,6 +36,7 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("ratelimit", "backend.ratelimit.models", "backend.ratelimit.migrations"),
     ("jobs", "backend.jobs.models", "backend.jobs.migrations"),
     ("blobs", "backend.storage.models", "backend.storage.migrations"),
+    ("identity", "identity.models", "identity.migrations"),
 )
 
 
@@ -96,6 +100,24 @@ class Database:
     @property
     def dialect(self) -> str:
         return str(self.connection().capabilities.dialect)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgres"
+
+    def sql(self, text: str) -> str:
+        """Raw SQL is written with ``?`` placeholders; asyncpg wants ``$1, $2, …``."""
+        return _numbered_placeholders(text) if self.is_postgres else text
+
+    async def fetch(self, text: str, *params: Any) -> list[dict[str, Any]]:
+        """A raw query for hot paths where building the ORM query costs more than running it."""
+        return list(await self.connection().execute_query_dict(self.sql(text), list(params)))
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered_placeholders(text: str) -> str:
+    counter = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(counter)}", text)
 
 
 async def migrate(
