@@ -128,7 +128,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         await migrate(settings)
     database = await Database.open(settings)
     app[DATABASE] = database
-    app[RATE_LIMITER] = RateLimiter(database.connection())
+    app[RATE_LIMITER] = RateLimiter(database)
     try:
         yield
     finally:

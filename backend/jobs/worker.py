@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import random
-import re
 import secrets
 import signal
 import socket
@@ -89,13 +88,6 @@ class JobStore:
             raise RuntimeError(f"job worker does not support the {dialect!r} dialect")
         self.postgres = dialect == "postgres"
 
-    def _sql(self, text: str) -> str:
-        # Queries are written with ? placeholders; asyncpg wants $1, $2, …
-        if not self.postgres:
-            return text
-        counter = iter(range(1, 1000))
-        return re.sub(r"\?", lambda _: f"${next(counter)}", text)
-
     def _now(self) -> tuple[str, list[Any]]:
         if self.postgres:
             return "now()", []
@@ -107,8 +99,7 @@ class JobStore:
         return "?", [_sqlite_ts(datetime.now(UTC) + timedelta(seconds=seconds))]
 
     async def _query(self, text: str, values: list[Any]) -> list[dict[str, Any]]:
-        conn = self.database.connection()
-        return list(await conn.execute_query_dict(self._sql(text), values))
+        return await self.database.fetch(text, *values)
 
     async def claim(self, worker_id: str, limit: int, lease_s: float) -> list[ClaimedJob]:
         lease_sql, lease_args = self._in(lease_s)
