@@ -30,6 +30,7 @@ from backend.audit import routes as audit_routes
 from backend.audit.service import AuditLog
 from backend.auth import routes as auth_routes
 from backend.auth.service import AuthService
+from backend.auth.session_cache import SessionCache, listen_for_revocations
 from backend.auth.tokens import TokenCodec
 from backend.db import Database, migrate
 from backend.errors import ServiceUnavailable
@@ -51,7 +52,6 @@ from backend.ratelimit.service import RateLimiter
 from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
-from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -129,9 +129,31 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     database = await Database.open(settings)
     app[DATABASE] = database
     app[RATE_LIMITER] = RateLimiter(database)
+    keyring = app[KEYRING]
+    codec = TokenCodec(
+        keyring,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_s=settings.access_token_ttl_s,
+    )
+    sessions = SessionCache(settings.session_cache_ttl_s)
+    app[AUTH] = AuthService(
+        codec, app[AUDIT], database, sessions, refresh_ttl_s=settings.refresh_token_ttl_s
+    )
+    listener = None
+    if database.is_postgres:
+        # Until the listener is connected, revocations from other processes could be missed.
+        sessions.enabled = False
+        listener = asyncio.create_task(
+            listen_for_revocations(settings.effective_database_url, sessions)
+        )
     try:
         yield
     finally:
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         await database.close()
 
 
@@ -193,14 +215,6 @@ def build_job_registry(settings: Settings) -> JobRegistry:
 
 def create_app(settings: Settings) -> web.Application:
     keyring = load_keyring(settings)
-    audit = AuditLog(keyring.server_key)
-    codec = TokenCodec(
-        keyring,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl_s=settings.access_token_ttl_s,
-    )
-
     app = web.Application(
         middlewares=[
             observe_middleware,
@@ -213,8 +227,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(on_response_prepare)
     app[SETTINGS] = settings
     app[KEYRING] = keyring
-    app[AUDIT] = audit
-    app[AUTH] = AuthService(codec, audit, refresh_ttl_s=settings.refresh_token_ttl_s)
+    app[AUDIT] = AuditLog(keyring.server_key)
     app[METRICS] = Metrics()
     app[POLICY] = spine_policy()
     app[JOBS] = build_job_registry(settings)
@@ -226,7 +239,4 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/auth/", auth_routes.create_app())
     app.add_subapp("/api/v1/audit/", audit_routes.create_app())
     app.add_subapp("/api/v1/files/", storage_routes.create_app())
-    app.cleanup_ctx.append(identity_routes.clients_ctx)
-    identity_routes.register_policy(app[POLICY])
-    app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     return app

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -70,6 +71,8 @@ class Database:
 
     def __init__(self, context: TortoiseContext) -> None:
         self.context = context
+        self.dialect = str(context.db().capabilities.dialect)
+        self.is_postgres = self.dialect == "postgres"
 
     @classmethod
     async def open(cls, settings: Settings) -> Database:
@@ -97,17 +100,13 @@ class Database:
     async def ping(self) -> None:
         await self.connection().execute_query("SELECT 1")
 
-    @property
-    def dialect(self) -> str:
-        return str(self.connection().capabilities.dialect)
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.dialect == "postgres"
-
     def sql(self, text: str) -> str:
         """Raw SQL is written with ``?`` placeholders; asyncpg wants ``$1, $2, …``."""
         return _numbered_placeholders(text) if self.is_postgres else text
+
+    def uuid_param(self, value: UUID) -> UUID | str:
+        # Tortoise stores UUIDs as native uuid on PostgreSQL and as CHAR(36) text on SQLite.
+        return value if self.is_postgres else str(value)
 
     async def fetch(self, text: str, *params: Any) -> list[dict[str, Any]]:
         """A raw query for hot paths where building the ORM query costs more than running it."""

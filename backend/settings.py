@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "mobile-court-api"
     access_token_ttl_s: int = Field(default=600, ge=30, le=900)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=600)
+    session_cache_ttl_s: float = Field(
+        default=5.0, ge=0, le=60, description="validated sessions kept in memory; 0 disables"
+    )
     # Secrets: when empty they are generated into var_dir/secrets (development only).
     jwt_keys_file: Path | None = None
     field_encryption_key: SecretStr | None = None

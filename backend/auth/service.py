@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import AuditLog
 from backend.auth.models import Account, AccountStatus, AuthSession, RefreshToken
 from backend.auth.principal import Actor, Principal, Role
+from backend.auth.session_cache import SessionCache, SessionState, broadcast
 from backend.auth.tokens import TokenCodec
+from backend.db import Database
 from backend.errors import NotFound, Unauthenticated
 
 
@@ -36,9 +40,19 @@ def _roles(raw: object) -> frozenset[Role]:
 
 
 class AuthService:
-    def __init__(self, codec: TokenCodec, audit: AuditLog, *, refresh_ttl_s: int) -> None:
+    def __init__(
+        self,
+        codec: TokenCodec,
+        audit: AuditLog,
+        database: Database,
+        sessions: SessionCache,
+        *,
+        refresh_ttl_s: int,
+    ) -> None:
         self.codec = codec
         self.audit = audit
+        self.database = database
+        self.sessions = sessions
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
 
     async def start_session(
@@ -71,32 +85,67 @@ class AuthService:
         return TokenPair(access, refresh, ttl, session.id)
 
     async def authenticate(self, access_token: str) -> Principal:
-        """Verify the token, then the session and account, so revocation applies at once."""
+        """Verify the token, then its session and account: revocation applies at once."""
         claims = self.codec.verify(access_token)
-        row = await AuthSession.filter(id=claims.session_id).values(
-            "account_id",
-            "revoked_at",
-            "expires_at",
-            "account__status",
-            "account__roles",
-            "account__court_code",
-        )
-        if not row:
-            raise Unauthenticated("session not found", code="session_revoked")
-        found = row[0]
-        if found["account_id"] != claims.subject:
+        state = self.sessions.get(claims.session_id)
+        if state is None:
+            state = await self._load_session(claims.session_id)
+            self.sessions.put(claims.session_id, state)
+        if state.account_id != claims.subject:
             raise Unauthenticated("token does not match its session", code="invalid_token")
-        if found["revoked_at"] is not None:
-            raise Unauthenticated("you have signed out; sign in again", code="session_revoked")
-        if found["account__status"] != AccountStatus.ACTIVE:
-            raise Unauthenticated("this account is disabled", code="account_disabled")
+        if state.expires_at <= datetime.now(UTC):
+            self.sessions.evict_session(claims.session_id)
+            raise Unauthenticated("session expired; sign in again", code="session_expired")
         return Principal(
             account_id=claims.subject,
-            roles=_roles(found["account__roles"]),
+            roles=state.roles,
             session_id=claims.session_id,
-            court_code=found["account__court_code"],
+            court_code=state.court_code,
             presence_verified_at=claims.presence_verified_at,
         )
+
+    async def _load_session(self, session_id: UUID) -> SessionState:
+        # Raw SQL: on this hot path the ORM's query building costs more than the query.
+        rows = await self.database.fetch(
+            "SELECT s.account_id, s.revoked_at, s.expires_at, a.status, a.roles, a.court_code "
+            "FROM auth_session s JOIN account a ON a.id = s.account_id WHERE s.id = ?",
+            self.database.uuid_param(session_id),
+        )
+        if not rows:
+            raise Unauthenticated("session not found", code="session_revoked")
+        row = rows[0]
+        if row["revoked_at"] is not None:
+            raise Unauthenticated("you have signed out; sign in again", code="session_revoked")
+        if row["status"] != AccountStatus.ACTIVE:
+            raise Unauthenticated("this account is disabled", code="account_disabled")
+        roles = row["roles"]
+        expires_at = row["expires_at"]
+        return SessionState(
+            account_id=UUID(str(row["account_id"])),
+            roles=_roles(json.loads(roles) if isinstance(roles, str) else roles),
+            court_code=row["court_code"],
+            expires_at=(
+                expires_at
+                if isinstance(expires_at, datetime)
+                else datetime.fromisoformat(expires_at)
+            ),
+        )
+
+    async def revoked(
+        self,
+        conn: BaseDBAsyncClient,
+        *,
+        session_id: UUID | None = None,
+        account_id: UUID | None = None,
+    ) -> None:
+        """Call inside the transaction that revoked a session or changed an account (status,
+        roles): this process forgets it now, the others when the transaction commits."""
+        if session_id is not None:
+            self.sessions.evict_session(session_id)
+            await broadcast(conn, f"s:{session_id}")
+        if account_id is not None:
+            self.sessions.evict_account(account_id)
+            await broadcast(conn, f"a:{account_id}")
 
     async def refresh(self, refresh_token: str, actor: Actor) -> TokenPair:
         """Rotate: the presented token is spent and a new one issued in the same family.
@@ -128,6 +177,7 @@ class AuthService:
                 if session.revoked_at is None:
                     session.revoked_at, session.revoke_reason = now, "refresh_reuse"
                     await session.save(using_db=conn, update_fields=["revoked_at", "revoke_reason"])
+                    await self.revoked(conn, session_id=session.id)
                     await self.audit.record(
                         conn,
                         actor,
@@ -165,6 +215,7 @@ class AuthService:
                 .update(revoked_at=datetime.now(UTC), revoke_reason="logout")
             )
             if updated:
+                await self.revoked(conn, session_id=principal.session_id)
                 await self.audit.record(
                     conn,
                     actor,
@@ -193,6 +244,7 @@ class AuthService:
                     .using_db(conn)
                     .update(revoked_at=now, revoke_reason="account_disabled")
                 )
+            await self.revoked(conn, account_id=account_id)
             await self.audit.record(
                 conn,
                 actor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ TOKEN_TYPE = "at+jwt"  # RFC 9068: stops an ID token or other JWT being replayed
 FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "sid"]
 LEEWAY_S = 5
+MAX_VERIFIED = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ class TokenCodec:
         self.issuer = issuer
         self.audience = audience
         self.ttl_s = ttl_s
+        self._verified: dict[str, AccessClaims] = {}
 
     def issue(
         self,
@@ -69,6 +72,22 @@ class TokenCodec:
         return token, self.ttl_s
 
     def verify(self, token: str) -> AccessClaims:
+        """Verify a token; a token already verified (the exact same string, hence the same
+        signature) is answered from memory until it expires."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at.timestamp() + LEEWAY_S < time.time():
+                del self._verified[token]
+                raise Unauthenticated("access token expired", code="token_expired")
+            return cached
+        claims = self._verify(token)
+        if len(self._verified) >= MAX_VERIFIED:
+            for old in list(self._verified)[: MAX_VERIFIED // 2]:
+                del self._verified[old]
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         if len(token) > 4096:
             raise Unauthenticated("access token is too long", code="invalid_token")
         try:

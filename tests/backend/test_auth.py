@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -15,13 +17,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from tortoise.transactions import in_transaction
 
 from backend.app import create_app
 from backend.appkeys import AUTH, KEYRING
 from backend.auth.models import AuthSession, RefreshToken
 from backend.auth.principal import Role
+from backend.auth.session_cache import SessionCache, SessionState
 from backend.keys import rotate_jwt_keys
 from backend.settings import Settings
+from tests.conftest import BACKEND
 
 
 def b64(data: bytes) -> str:
@@ -329,3 +334,60 @@ async def test_principal_loaded_fresh_from_database(
     await account.save()
     principal = await app[AUTH].authenticate(signed_in["access"])
     assert principal.roles == {Role.LITIGANT, Role.LAWYER}
+
+
+async def test_cached_session_still_sees_logout_and_role_changes(
+    client: Any, app: web.Application, signed_in: dict[str, Any]
+) -> None:
+    auth = app[AUTH]
+    await auth.authenticate(signed_in["access"])  # now cached
+    assert auth.sessions.get(uuid.UUID(signed_in["claims"]["sid"])) is not None
+    account = signed_in["account"]
+    account.roles = ["litigant", "lawyer"]
+    await account.save()
+    async with in_transaction() as conn:  # what a role-granting service does
+        await auth.revoked(conn, account_id=account.id)
+    assert (await auth.authenticate(signed_in["access"])).roles == {Role.LITIGANT, Role.LAWYER}
+    headers = {"Authorization": f"Bearer {signed_in['access']}"}
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status == 204
+    assert (await me(client, signed_in["access"])).status == 401
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="cross-process revocation rides on NOTIFY")
+async def test_logout_in_one_process_reaches_the_others(
+    settings: Settings, signed_in: dict[str, Any], aiohttp_client: Any, client: Any
+) -> None:
+    other = await aiohttp_client(create_app(settings))  # a second server process, in effect
+    other_auth = other.server.app[AUTH]
+    for _ in range(50):  # its revocation listener connects in the background
+        if other_auth.sessions.enabled:
+            break
+        await asyncio.sleep(0.05)
+    assert other_auth.sessions.enabled
+    assert (await me(other, signed_in["access"])).status == 200  # cached there now
+    headers = {"Authorization": f"Bearer {signed_in['access']}"}
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status == 204
+    for _ in range(50):
+        if other_auth.sessions.get(uuid.UUID(signed_in["claims"]["sid"])) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert (await me(other, signed_in["access"])).status == 401
+
+
+def test_session_cache_ttl_and_bypass() -> None:
+    now = [1000.0]
+    cache = SessionCache(ttl_s=5, clock=lambda: now[0])
+    sid, account = uuid.uuid4(), uuid.uuid4()
+    state = SessionState(
+        account, frozenset({Role.LITIGANT}), None, datetime.now(UTC) + timedelta(hours=1)
+    )
+    cache.put(sid, state)
+    assert cache.get(sid) == state
+    now[0] += 6
+    assert cache.get(sid) is None  # the TTL backstop
+    cache.put(sid, state)
+    cache.apply(f"a:{account}")
+    assert cache.get(sid) is None
+    cache.put(sid, state)
+    cache.enabled = False  # listener down: nothing is served from memory
+    assert cache.get(sid) is None
