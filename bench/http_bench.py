@@ -57,42 +57,35 @@ PG_DB = "mc_bench"
 
 
 async def _make_token() -> None:
+    """Build the real app, run its startup (so AUTH/DATABASE are wired exactly as in `serve`),
+    create an account and sign it in through the real AuthService; print the access token."""
     sys.path.insert(0, str(ROOT))
     from uuid import uuid4
 
-    from backend.audit.service import AuditLog
+    from aiohttp import web
+
+    from backend.app import create_app
+    from backend.appkeys import AUTH, DATABASE
     from backend.auth.models import Account
     from backend.auth.principal import Actor, Role
-    from backend.auth.service import AuthService
-    from backend.auth.tokens import TokenCodec
-    from backend.db import Database
-    from backend.keys import load_keyring
     from backend.settings import Settings
 
-    settings = Settings()
-    keyring = load_keyring(settings)
-    audit = AuditLog(keyring.server_key)
-    codec = TokenCodec(
-        keyring,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl_s=settings.access_token_ttl_s,
-    )
-    auth = AuthService(codec, audit, refresh_ttl_s=settings.refresh_token_ttl_s)
-    database = await Database.open(settings)
+    app = create_app(Settings())
+    runner = web.AppRunner(app)
+    await runner.setup()
     try:
-        with database.activate():
+        with app[DATABASE].activate():
             account = await Account.create(
                 id=uuid4(),
                 display_name="压测用户 bench",
                 roles=[Role.LITIGANT.value],
                 court_code=None,
             )
-            pair = await auth.start_session(
+            pair = await app[AUTH].start_session(
                 account, Actor.system("bench"), client="http_bench", method="bench"
             )
     finally:
-        await database.close()
+        await runner.cleanup()
     print(
         json.dumps(
             {"token": pair.access_token, "account_id": str(account.id), "ttl_s": pair.expires_in}
@@ -408,10 +401,10 @@ def start_profiler(args: argparse.Namespace, pid: int, backend: str) -> subproce
         "--pid",
         str(pid),
         "--rate",
-        "250",
+        "200",
         "--format",
         "raw",
-        "--nonblocking",
+        "--threads",
         "-d",
         str(int(args.duration + args.warmup + 1)),
         "-o",
@@ -420,26 +413,35 @@ def start_profiler(args: argparse.Namespace, pid: int, backend: str) -> subproce
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def summarise_profile(path: Path, top: int = 25) -> str:
-    """Top functions by inclusive and self share of samples from py-spy's collapsed stacks."""
+def summarise_profile(path: Path, top: int = 30) -> str:
+    """Hottest functions of the event-loop thread, from py-spy's collapsed stacks (--threads).
+
+    Shares are of the main thread's samples; other threads (aiosqlite's worker, executors) are
+    listed by their sample counts only, since an idle worker blocked in C can still be sampled.
+    """
     inclusive: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
+    per_thread: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n = int(count)
+        thread, *frames = stack.split(";")
+        per_thread[thread] += n
+        if "MainThread" not in thread or not frames:
+            continue
         total += n
-        frames = stack.split(";")
         for frame in set(frames):
             inclusive[frame] += n
         self_time[frames[-1]] += n
     if not total:
         return "(no samples)"
-    out = [f"{total} samples", "", "inclusive:"]
+    out = ["samples per thread: " + ", ".join(f"{t}: {n}" for t, n in per_thread.most_common())]
+    out += ["", "main thread, inclusive:"]
     out += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(top)]
-    out += ["", "self:"]
+    out += ["", "main thread, self:"]
     out += [f"  {n / total:6.1%}  {f}" for f, n in self_time.most_common(top)]
     return "\n".join(out)
 
