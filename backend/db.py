@@ -17,6 +17,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -111,6 +112,16 @@ class Database:
     async def fetch(self, text: str, *params: Any) -> list[dict[str, Any]]:
         """A raw query for hot paths where building the ORM query costs more than running it."""
         return list(await self.connection().execute_query_dict(self.sql(text), list(params)))
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    """A timestamp column from a raw row: asyncpg gives datetimes, SQLite ISO text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def as_json(value: Any) -> Any:
+    """A JSON column from a raw row: both drivers may hand back the text."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 @functools.lru_cache(maxsize=512)

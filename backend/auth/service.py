@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from backend.auth.models import Account, AccountStatus, AuthSession, RefreshToke
 from backend.auth.principal import Actor, Principal, Role
 from backend.auth.session_cache import SessionCache, SessionState, broadcast
 from backend.auth.tokens import TokenCodec
-from backend.db import Database
+from backend.db import Database, as_datetime, as_json
 from backend.errors import NotFound, Unauthenticated
 
 
@@ -33,7 +32,7 @@ def _hash_refresh(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _roles(raw: object) -> frozenset[Role]:
+def roles_of(raw: object) -> frozenset[Role]:
     if not isinstance(raw, list):
         return frozenset()
     return frozenset(Role(r) for r in raw if r in Role._value2member_map_)
@@ -118,17 +117,11 @@ class AuthService:
             raise Unauthenticated("you have signed out; sign in again", code="session_revoked")
         if row["status"] != AccountStatus.ACTIVE:
             raise Unauthenticated("this account is disabled", code="account_disabled")
-        roles = row["roles"]
-        expires_at = row["expires_at"]
         return SessionState(
             account_id=UUID(str(row["account_id"])),
-            roles=_roles(json.loads(roles) if isinstance(roles, str) else roles),
+            roles=roles_of(as_json(row["roles"])),
             court_code=row["court_code"],
-            expires_at=(
-                expires_at
-                if isinstance(expires_at, datetime)
-                else datetime.fromisoformat(expires_at)
-            ),
+            expires_at=as_datetime(row["expires_at"]),
         )
 
     async def revoked(
