@@ -1,0 +1,1 @@
+"""Face verification: photo quality, 1:1 matching, liveness, and the bounded worker pool."""
