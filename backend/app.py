@@ -52,6 +52,7 @@ from backend.ratelimit.service import RateLimiter
 from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
+from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -239,4 +240,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/auth/", auth_routes.create_app())
     app.add_subapp("/api/v1/audit/", audit_routes.create_app())
     app.add_subapp("/api/v1/files/", storage_routes.create_app())
+    app.cleanup_ctx.append(identity_routes.clients_ctx)
+    identity_routes.register_policy(app[POLICY])
+    app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     return app

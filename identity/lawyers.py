@@ -168,6 +168,9 @@ async def decide(
             if Role.LAWYER.value not in account.roles:
                 account.roles = [*account.roles, Role.LAWYER.value]
                 await account.save(using_db=conn, update_fields=["roles", "updated_at"])
+                # The role applies on the applicant's next request: every process drops its
+                # cached session state for the account when this transaction commits.
+                await deps.auth.revoked(conn, account_id=account.id)
         # The reason is free text: kept on the application, only its length is audited.
         await deps.audit.record(
             conn,

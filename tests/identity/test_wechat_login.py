@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -18,10 +19,19 @@ from identity.keys import IDENTITY, WECHAT_CLIENT
 from identity.models import WeChatIdentity
 from identity.wechat_client import WeChatApiError, WeChatClient
 from identity.wechat_login import SESSION_KEY_CONTEXT
-from miniapp_stub.wechat import FakeWeChatConfig
+from miniapp_stub.wechat import DEFAULT_SECRET, FakeWeChatConfig
 from tests.identity.conftest import Client, Platform
 
 LOGIN = "/api/v1/identity/wechat/login"
+
+
+def _our_logs(caplog: pytest.LogCaptureFixture) -> str:
+    # aiohttp.access here is the fake WeChat server's own access log (WeChat's side in real life)
+    return "\n".join(
+        r.getMessage() + json.dumps(r.__dict__, default=str)
+        for r in caplog.records
+        if r.name != "aiohttp.access"
+    )
 
 
 async def _problem(resp: Any, status: int, code: str) -> dict[str, Any]:
@@ -115,7 +125,10 @@ async def test_busy_is_retried_once(client: Client, platform: Platform) -> None:
     assert (await client.post(LOGIN, json={"code": twice})).status == 200
 
 
-async def test_wechat_rate_limit_and_server_errors(client: Client, platform: Platform) -> None:
+async def test_wechat_rate_limit_and_server_errors(
+    client: Client, platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     code = (await platform.login_code())["code"]
     await platform.fault("jscode2session", errcode=45011, errmsg="minute-quota")
     resp = await client.post(LOGIN, json={"code": code})
@@ -126,6 +139,9 @@ async def test_wechat_rate_limit_and_server_errors(client: Client, platform: Pla
     await platform.fault("jscode2session", errcode=40013, errmsg="invalid appid")
     body = await _problem(await client.post(LOGIN, json={"code": code}), 502, "wechat_error")
     assert body["wechat_errcode"] == 40013
+    logged = _our_logs(caplog)
+    assert "errcode 40013" in logged
+    assert DEFAULT_SECRET not in logged and code not in logged
     assert (await client.post(LOGIN, json={"code": code})).status == 200
 
 
@@ -139,9 +155,13 @@ async def test_json_content_type_also_parses(client: Client, platform: Platform)
 
 
 async def test_wechat_unreachable_is_503(
-    settings_factory: Callable[..., Any], aiohttp_client: Callable[..., Any]
+    settings_factory: Callable[..., Any],
+    aiohttp_client: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from backend.app import create_app
+
+    caplog.set_level(logging.DEBUG)
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -149,9 +169,14 @@ async def test_wechat_unreachable_is_503(
     client = await aiohttp_client(
         create_app(settings_factory(wechat_base_url=f"http://127.0.0.1:{port}"))
     )
-    resp = await client.post(LOGIN, json={"code": "whatever"})
+    resp = await client.post(LOGIN, json={"code": "the-login-code"})
     await _problem(resp, 503, "wechat_unavailable")
-    assert "secret" not in await resp.text()
+    secret = DEFAULT_SECRET
+    assert secret not in await resp.text()
+    # request URLs carry the app secret and the code: neither may reach a log line
+    logged = _our_logs(caplog)
+    assert "wechat jscode2session unreachable" in logged
+    assert secret not in logged and "the-login-code" not in logged
 
 
 async def test_logins_are_rate_limited_per_address(client: Client) -> None:
