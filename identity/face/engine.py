@@ -1,4 +1,4 @@
-"""Face detection, quality checks and 1:1 matching on top of face_recognition (dlib).
+"""Face detection, quality checks and 1:1 matching with dlib and face_recognition's models.
 
 Pure, blocking domain code: call it through :class:`identity.face.pool.FacePool`, never on the event
 loop. Nothing here keeps an image or an encoding after it returns (PIPL Art. 19: the caller decides
@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
-
-if TYPE_CHECKING:
-    from types import ModuleType
 
 RGBImage = npt.NDArray[np.uint8]
 Encoding = npt.NDArray[np.float64]
@@ -32,19 +30,21 @@ Encoding = npt.NDArray[np.float64]
 
 #: Largest encoding distance accepted as "same person" (library default: 0.6).
 #: Calibrated with ``mobile-court face calibrate ../shared/faces`` on this exact pipeline (9 usable
-#: photos, 10 genuine and 26 impostor pairs): genuine 0.061-0.531 (mean 0.346), impostor
-#: 0.695-1.016 (mean 0.830). FAR = 0 holds up to 0.694; we keep a 0.12 safety margin away from
-#: the impostors (0.694 - 0.12 = 0.574, rounded down to 0.57) because 26 impostor pairs among three
+#: photos, 10 genuine and 26 impostor pairs): genuine 0.061-0.541 (mean 0.347), impostor
+#: 0.700-1.016 (mean 0.831). FAR = 0 holds up to 0.699; we keep a 0.12 safety margin away from
+#: the impostors (0.699 - 0.12 = 0.579, rounded down to 0.57) because 26 impostor pairs among three
 #: people under-sample the impostor tail, dlib's model is known to put faces of one ethnicity (East
 #: Asian faces in particular) closer together than this set does, and in a court identity check a
 #: false accept is worse than a retry. On the set: FAR 0/26, FRR 0/10; the worst genuine pair
-#: (alex_2/alex_3, 0.531) is 0.039 below the threshold, the closest impostor 0.125 above it.
+#: (alex_2/alex_3, 0.541) is 0.029 below the threshold, the closest impostor pair (obama_2/alex_2,
+#: 0.700) 0.130 above it.
 MATCH_THRESHOLD = 0.57
 METHOD = "dlib_resnet_v1_hog_l2"
 
 #: Long side of the working image (encoding, landmarks, quality) and of the detection copy.
 WORK_MAX_SIDE = 1024
 DETECT_MAX_SIDE = 640
+DRAFT_MIN_FRACTION = 0.75
 #: Images whose long side is at most this are small enough for one upsampling pass when no face
 #: is found at native resolution (the upsampled pass costs ~4x).
 SMALL_IMAGE_SIDE = 800
@@ -235,27 +235,49 @@ class Verdict:
 
 # --- dlib access ------------------------------------------------------------------------------
 
-_api: ModuleType | None = None
+
+@dataclass(frozen=True, slots=True)
+class _Models:
+    detector: Any
+    landmarks5: Any
+    landmarks68: Any
+    encoder: Any
 
 
-def _dlib_api() -> ModuleType:
-    """face_recognition loads ~100 MB of models on import: only do it when face work starts."""
-    global _api
-    if _api is None:
-        import face_recognition.api as api
+_local = threading.local()
 
-        _api = api
-    return _api
+
+def _models() -> _Models:
+    """This thread's own dlib models, loaded on first use (~1 s, ~130 MB per thread).
+
+    dlib's HOG detector and its DNN are not thread-safe: two threads sharing face_recognition's
+    module-level models got 113 "faces" out of one portrait. So every worker thread of the face
+    pool loads its own set, from the model files of face_recognition_models (the same files
+    face_recognition uses).
+    """
+    models: _Models | None = getattr(_local, "models", None)
+    if models is None:
+        import dlib
+        import face_recognition_models as files
+
+        models = _Models(
+            detector=dlib.get_frontal_face_detector(),
+            landmarks5=dlib.shape_predictor(files.pose_predictor_five_point_model_location()),
+            landmarks68=dlib.shape_predictor(files.pose_predictor_model_location()),
+            encoder=dlib.face_recognition_model_v1(files.face_recognition_model_location()),
+        )
+        _local.models = models
+    return models
 
 
 def warm_up() -> None:
-    """Load the models and run each network once (call from the pool at startup)."""
+    """Load this thread's models and run each once (call in every pool worker at startup)."""
     blank = np.zeros((160, 160, 3), dtype=np.uint8)
-    api = _dlib_api()
-    api.face_detector(blank, 0)
+    models = _models()
+    models.detector(blank, 0)
     rect = _to_rect(Box(20, 140, 140, 20))
-    shape = api.pose_predictor_5_point(blank, rect)
-    api.face_encoder.compute_face_descriptor(blank, shape, 1)
+    models.landmarks68(blank, rect)
+    models.encoder.compute_face_descriptor(blank, models.landmarks5(blank, rect), 1)
 
 
 def _to_rect(box: Box) -> Any:
@@ -284,8 +306,10 @@ def load_image(data: bytes, *, max_side: int = WORK_MAX_SIDE) -> RGBImage:
             width, height = im.size
             if width * height > MAX_PIXELS:
                 raise ImageTooLarge(f"{width}x{height} pixels; at most {MAX_PIXELS} accepted")
-            # JPEG can decode straight at 1/2, 1/4, 1/8 scale: much cheaper for phone photos.
-            scale = max_side / max(width, height)
+            # JPEG decodes at 1/2, 1/4 or 1/8 scale almost for free (DCT scaling): take the
+            # smallest such scale that keeps the long side >= 3/4 of max_side, which usually
+            # also saves the resize (a 1600 px phone upload decodes straight to 800 px).
+            scale = DRAFT_MIN_FRACTION * max_side / max(width, height)
             if scale < 1:
                 im.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             im.load()
@@ -350,7 +374,7 @@ def detect_faces(
     upsampling pass (which finds faces too small to accept, so the user hears "move closer"
     rather than "no face").
     """
-    detector = _dlib_api().face_detector
+    detector = _models().detector
     small, factor = resize_max_side(image, detect_max_side)
     rects = detector(small, 0)
     if len(rects) == 0 and factor < 1:
@@ -368,15 +392,15 @@ def detect_faces(
 
 def landmarks68(image: RGBImage, box: Box) -> npt.NDArray[np.float64]:
     """The 68 iBUG landmarks as an (68, 2) array of x, y."""
-    shape = _dlib_api().pose_predictor_68_point(image, _to_rect(box))
+    shape = _models().landmarks68(image, _to_rect(box))
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
 def encode(image: RGBImage, box: Box) -> Encoding:
     """128-d descriptor (5-point alignment, no jitter: face_recognition's defaults)."""
-    api = _dlib_api()
-    shape = api.pose_predictor_5_point(image, _to_rect(box))
-    return np.array(api.face_encoder.compute_face_descriptor(image, shape, 1), dtype=np.float64)
+    models = _models()
+    shape = models.landmarks5(image, _to_rect(box))
+    return np.array(models.encoder.compute_face_descriptor(image, shape, 1), dtype=np.float64)
 
 
 def laplacian_variance(grey: npt.NDArray[np.float64]) -> float:

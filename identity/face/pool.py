@@ -1,6 +1,8 @@
 """A bounded thread pool for face work, so dlib never runs on the event loop.
 
-dlib releases the GIL in detection, landmarks and the encoder, so threads use both cores. The pool
+dlib releases the GIL in detection, landmarks and the encoder, so threads use both cores. dlib's
+models are not thread-safe: :mod:`identity.face.engine` keeps one set per worker thread, and
+:meth:`FacePool.prime` loads them in every worker at startup. The pool
 admits at most ``max_workers + max_queue`` jobs at once; one more is refused at once with
 :class:`PoolBusy`, which the HTTP layer answers with 429 and ``Retry-After`` instead of letting
 requests pile up behind a multi-second queue.
@@ -96,6 +98,17 @@ class FacePool:
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn(*args, **kwargs)`` in the pool and await its result."""
         return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+
+    async def prime(self, fn: Callable[[], object], *, timeout_s: float = 120.0) -> None:
+        """Run ``fn`` once in every worker thread, e.g. ``engine.warm_up`` at startup, so each
+        thread loads its own dlib models before the first request waits for them."""
+        barrier = threading.Barrier(self.max_workers)
+
+        def once() -> None:
+            fn()
+            barrier.wait(timeout_s)  # holds the thread, so every job gets a different one
+
+        await asyncio.gather(*(self.run(once) for _ in range(self.max_workers)))
 
     def close(self, *, wait: bool = True) -> None:
         """Refuse new jobs, drop queued ones and (by default) wait for running ones."""

@@ -162,7 +162,12 @@ def test_exif_orientation_is_applied() -> None:
 
 
 def test_large_photos_are_downscaled_and_transparency_flattened() -> None:
-    assert max(engine.load_image((FACES / "alex_2.jpg").read_bytes()).shape[:2]) == 1024
+    assert 768 <= max(engine.load_image((FACES / "alex_2.jpg").read_bytes()).shape[:2]) <= 1024
+    big = Image.open(FACES / "biden_2.jpg").resize((3000, 3000))
+    assert 768 <= max(engine.load_image(_jpeg(big)).shape[:2]) <= 1024
+    png = io.BytesIO()
+    big.save(png, "PNG")
+    assert engine.load_image(png.getvalue()).shape == (1024, 1024, 3)
     rgba = Image.new("RGBA", (64, 48), (0, 0, 0, 0))
     out = io.BytesIO()
     rgba.save(out, "PNG")
@@ -303,6 +308,24 @@ async def test_cancelled_request_keeps_its_slot_until_the_work_ends() -> None:
     finally:
         gate.set()
         await pool.aclose()
+
+
+async def test_concurrent_analyses_give_the_sequential_results(
+    analyses: dict[str, engine.FaceAnalysis],
+) -> None:
+    """dlib's detector and network are not thread-safe; each worker must use its own models."""
+    pool = FacePool(max_workers=2, max_queue=6)
+    names = ["obama_1.jpg", "biden_2.jpg", "alex_1.jpg", "obama_2.jpg"] * 2
+    try:
+        await pool.prime(engine.warm_up)
+        faces = await asyncio.gather(
+            *(pool.run(engine.analyse_photo, (FACES / n).read_bytes()) for n in names)
+        )
+    finally:
+        await pool.aclose()
+    for name, face in zip(names, faces, strict=True):
+        assert face.box == analyses[name].box
+        assert engine.face_distance(face, analyses[name]) < 1e-6
 
 
 async def test_pool_verifies_photos() -> None:
