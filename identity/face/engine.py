@@ -12,11 +12,13 @@ calibrated :data:`MATCH_THRESHOLD`).
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 import threading
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -245,29 +247,62 @@ class _Models:
 
 
 _local = threading.local()
+_shared_lock = threading.Lock()
+_shared: tuple[Any, Any] | None = None
+
+
+def _shape_predictors() -> tuple[Any, Any]:
+    """The 5- and 68-point predictors, loaded once (0.7 s, ~100 MB) and shared by all threads:
+    dlib's ``shape_predictor::operator()`` is const and keeps its state in locals."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            import dlib
+
+            folder = model_dir()
+            _shared = (
+                dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
+                dlib.shape_predictor(str(folder / "shape_predictor_68_face_landmarks.dat")),
+            )
+        return _shared
 
 
 def _models() -> _Models:
-    """This thread's own dlib models, loaded on first use (~1 s, ~130 MB per thread).
+    """This thread's dlib models, created on first use.
 
     dlib's HOG detector and its DNN are not thread-safe: two threads sharing face_recognition's
-    module-level models got 113 "faces" out of one portrait. So every worker thread of the face
-    pool loads its own set, from the model files of face_recognition_models (the same files
-    face_recognition uses).
+    module-level models got 113 "faces" out of one portrait and wrong encodings. So every worker
+    thread of the face pool gets its own detector and encoder (~0.4 s to load); the landmark
+    predictors are shared. The model files are those of face_recognition_models, which
+    face_recognition itself loads; we use its defaults (HOG, 5-point alignment, no jitter).
     """
     models: _Models | None = getattr(_local, "models", None)
     if models is None:
         import dlib
-        import face_recognition_models as files
 
+        landmarks5, landmarks68 = _shape_predictors()
         models = _Models(
             detector=dlib.get_frontal_face_detector(),
-            landmarks5=dlib.shape_predictor(files.pose_predictor_five_point_model_location()),
-            landmarks68=dlib.shape_predictor(files.pose_predictor_model_location()),
-            encoder=dlib.face_recognition_model_v1(files.face_recognition_model_location()),
+            landmarks5=landmarks5,
+            landmarks68=landmarks68,
+            encoder=dlib.face_recognition_model_v1(
+                str(model_dir() / "dlib_face_recognition_resnet_model_v1.dat")
+            ),
         )
         _local.models = models
     return models
+
+
+def model_dir() -> Path:
+    """The model files shipped by the face_recognition_models package.
+
+    Found without importing the package: its ``__init__`` imports ``pkg_resources``, which warns
+    on setuptools 80 and is gone from setuptools 81.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the face_recognition_models package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
 def warm_up() -> None:

@@ -325,6 +325,7 @@ async def test_concurrent_analyses_give_the_sequential_results(
         await pool.aclose()
     for name, face in zip(names, faces, strict=True):
         assert face.box == analyses[name].box
+        assert np.array_equal(face.landmarks, analyses[name].landmarks)  # shared predictors
         assert engine.face_distance(face, analyses[name]) < 1e-6
 
 
