@@ -176,7 +176,8 @@ class LivenessResult:
     #: Best frame against the reference (ID portrait), when one was given.
     match: Verdict | None = None
     detail: str = ""
-    #: Encoding etc. of the best frame, for matching elsewhere; never serialised.
+    #: Encoding etc. of the best frame, for matching elsewhere; never serialised. Its box and
+    #: landmarks are in the frame as processed (long side at most PROCESS_MAX_SIDE).
     best_face: FaceAnalysis | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -278,17 +279,16 @@ def _signature(frame: RGBImage) -> npt.NDArray[np.float32]:
     return np.asarray(thumb, dtype=np.float32)
 
 
-def _motion_check(frames: Sequence[RGBImage]) -> LivenessResult | None:
+def _motion_check(frames: Sequence[RGBImage]) -> tuple[str, str] | None:
+    """A still picture or a padded sequence: (reason code, detail), or None when it moves."""
     sigs = [_signature(f) for f in frames]
     from_first = max(float(np.abs(s - sigs[0]).mean()) for s in sigs[1:])
     if from_first < STATIC_EPS:
-        return _fail(
-            "static_sequence", f"no frame differs from the first by more than {from_first:.2f}"
-        )
+        return "static_sequence", f"no frame differs from the first by more than {from_first:.2f}"
     steps = [float(np.abs(b - a).mean()) for a, b in itertools.pairwise(sigs)]
     duplicates = sum(d < DUPLICATE_EPS for d in steps)
     if duplicates > MAX_DUPLICATE_SHARE * len(steps):
-        return _fail("repeated_frames", f"{duplicates} of {len(steps)} frames repeat the previous")
+        return "repeated_frames", f"{duplicates} of {len(steps)} frames repeat the previous one"
     return None
 
 
@@ -514,9 +514,9 @@ def check_liveness(
     prepared = _prepare(frames)
     if isinstance(prepared, LivenessResult):
         return prepared
-    static = _motion_check(prepared)
-    if static is not None:
-        return LivenessResult(**{**_asdict(static), "frames_total": total})
+    still = _motion_check(prepared)
+    if still is not None:
+        return _fail(*still, frames_total=total)
 
     measures, multi = _measure(prepared, mirrored)
     faces = [m for m in measures if m is not None]
@@ -571,7 +571,3 @@ def check_liveness(
             )
         return LivenessResult(passed=True, reason_code="ok", match=verdict, **common)
     return LivenessResult(passed=True, reason_code="ok", **common)
-
-
-def _asdict(result: LivenessResult) -> dict[str, Any]:
-    return {name: getattr(result, name) for name in LivenessResult.__dataclass_fields__}
