@@ -193,6 +193,13 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_database(settings, work)
 
 
+def _face(command: str, argv: list[str]) -> int:
+    from identity.face import cli as face_cli
+
+    result: int = getattr(face_cli, command)(argv)
+    return result
+
+
 def _rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
     from backend.keys import rotate_jwt_keys
 
@@ -238,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--court", help="court code, e.g. 浙0281 (not for system_admin)")
     staff.add_argument("--password", help="omit to be prompted")
     staff.set_defaults(func=_create_staff)
+
+    face = sub.add_parser("face", help="face matching tools").add_subparsers(
+        dest="face_cmd", required=True
+    )
+    calibrate = face.add_parser(
+        "calibrate", help="distance statistics, ROC and threshold for a labelled folder"
+    )
+    calibrate.add_argument("args", nargs=argparse.REMAINDER)
+    calibrate.set_defaults(func=lambda settings, args: _face("calibrate_main", args.args))
+    compare = face.add_parser("compare", help="compare two photos; prints a JSON verdict")
+    compare.add_argument("args", nargs=argparse.REMAINDER)
+    compare.set_defaults(func=lambda settings, args: _face("compare_main", args.args))
 
     fake = sub.add_parser("fake-wechat", help="run the fake WeChat platform + SMS gateway")
     configure_parser(fake)
