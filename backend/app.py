@@ -52,6 +52,7 @@ from backend.ratelimit.service import RateLimiter
 from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
+from filing import routes as filing_routes
 from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -243,4 +244,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(identity_routes.clients_ctx)
     identity_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/identity/", identity_routes.create_app())
+    app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())
+    app.add_subapp("/api/v1/filing/", filing_routes.create_app())
     return app

@@ -39,6 +39,7 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("jobs", "backend.jobs.models", "backend.jobs.migrations"),
     ("blobs", "backend.storage.models", "backend.storage.migrations"),
     ("identity", "identity.models", "identity.migrations"),
+    ("filing", "filing.models", "filing.migrations"),
 )
 
 
