@@ -173,6 +173,13 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     audit = AuditLog(load_keyring(settings).server_key)
 
     async def work() -> int:
+        from tortoise.transactions import in_transaction
+
+        from filing.courts import seed_reference_data
+
+        async with in_transaction() as conn:
+            report = await seed_reference_data(conn)
+        print(f"reference data: {report}")
         for username, name, role, court in DEMO_STAFF:
             if await Account.filter(username=username).exists():
                 print(f"exists   {username}")
@@ -263,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     fake.set_defaults(func=lambda settings, args: run_from_args(args))
 
     sub.add_parser(
-        "seed-demo", help="create demo court staff accounts (development only)"
+        "seed-demo", help="courts, causes of action and demo staff (development only)"
     ).set_defaults(func=_seed_demo)
 
     keys = sub.add_parser("keys", help="key management").add_subparsers(
