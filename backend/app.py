@@ -245,5 +245,6 @@ def create_app(settings: Settings) -> web.Application:
     identity_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())
+    filing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/filing/", filing_routes.create_app())
     return app

@@ -78,3 +78,169 @@ class CaseNumberCounter(Model):
     class Meta:
         table = "filing_case_counter"
         unique_together = (("court_code", "type_code", "year"),)
+
+
+# ------------------------------------------------------------------------------ filings
+
+
+class FilingStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CORRECTION_REQUESTED = "correction_requested"
+    RESUBMITTED = "resubmitted"
+    FORWARDED = "forwarded"
+    REGISTERED = "registered"
+    REFUSED = "refused"
+
+
+class Filing(Model):
+    # A complaint (起诉状) from draft to registration or refusal. ``receiving_court_code`` is where
+    # the litigant filed; ``competent_court_code`` the court routing found to have jurisdiction
+    # (it reviews and registers). Court codes are plain strings like the reference data.
+
+    id = fields.UUIDField(primary_key=True)
+    receiving_court_code = fields.CharField(max_length=8)
+    competent_court_code = fields.CharField(max_length=8, null=True)
+    case_type_code = fields.CharField(max_length=4, default="民初")
+    procedure = fields.CharField(max_length=16, default="ordinary")
+    cause_code = fields.CharField(max_length=64)
+    claim_amount = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    performance_region_code = fields.CharField(max_length=6, null=True)
+    claims = fields.TextField(default="")
+    facts_and_reasons = fields.TextField(default="")
+    status = fields.CharField(max_length=24, default=FilingStatus.DRAFT.value)
+    routing_reasons: list[dict[str, str]] = fields.JSONField(default=list)
+    received_at = fields.DatetimeField(null=True)
+    clock_started_at = fields.DatetimeField(null=True)
+    decision_due_on = fields.DateField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    refusal_reason = fields.TextField(null=True)
+    case_number = fields.CharField(max_length=64, null=True, unique=True)
+    fee_total = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    fee_due_on = fields.DateField(null=True)
+    fee_quote: dict[str, Any] | None = fields.JSONField(null=True)
+    assigned_judge_id = fields.UUIDField(null=True)
+    assigned_clerk_id = fields.UUIDField(null=True)
+    created_by_id = fields.UUIDField(db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "filing_filing"
+        indexes = (("competent_court_code", "status"),)
+
+
+class Party(Model):
+    # A plaintiff, defendant or third party. ID numbers are stored encrypted (context
+    # "resident_id", as identity's real-name records) with a keyed lookup hash and a masked form;
+    # organisations carry their unified social credit code.
+
+    id = fields.UUIDField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="parties", on_delete=fields.CASCADE
+    )
+    role = fields.CharField(max_length=16)
+    kind = fields.CharField(max_length=16)
+    name = fields.CharField(max_length=200)
+    id_number_enc = fields.BinaryField(null=True)
+    id_number_hash = fields.CharField(max_length=64, null=True, db_index=True)
+    id_number_masked = fields.CharField(max_length=18, null=True)
+    credit_code = fields.CharField(max_length=18, null=True)
+    region_code = fields.CharField(max_length=6)
+    address = fields.CharField(max_length=300)
+    service_address = fields.CharField(max_length=200, null=True)
+    service_address_confirmed = fields.BooleanField(default=False)
+    account_id = fields.UUIDField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "filing_party"
+
+
+class Representation(Model):
+    # A lawyer acting for a party under a power of attorney (授权委托书); revoked_at ends it.
+
+    id = fields.UUIDField(primary_key=True)
+    party: fields.ForeignKeyRelation[Party] = fields.ForeignKeyField(
+        "filing.Party", related_name="representations", on_delete=fields.CASCADE
+    )
+    lawyer_account_id = fields.UUIDField(db_index=True)
+    power_of_attorney_file_id = fields.UUIDField()
+    granted_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "filing_representation"
+
+
+class Evidence(Model):
+    # One evidence item; ``anchor_seq`` is the audit-chain event recording its upload, so its
+    # SHA-256 is fixed in the hash chain from that moment.
+
+    id = fields.UUIDField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="evidence", on_delete=fields.CASCADE
+    )
+    title = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    file_id = fields.UUIDField()
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    size = fields.BigIntField()
+    media_type = fields.CharField(max_length=100)
+    uploaded_by_id = fields.UUIDField()
+    uploaded_at = fields.DatetimeField()
+    anchor_seq = fields.BigIntField(null=True)
+    removed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "filing_evidence"
+
+
+class CorrectionNotice(Model):
+    # The one notice listing every correction a deficient complaint needs (立案登记制).
+
+    id = fields.UUIDField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="corrections", on_delete=fields.CASCADE
+    )
+    items: list[str] = fields.JSONField()
+    deadline = fields.DateField()
+    issued_by_id = fields.UUIDField()
+    issued_at = fields.DatetimeField()
+    answered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "filing_correction"
+
+
+class Forwarding(Model):
+    # Cross-regional filing: the receiving court forwards the material to the competent court.
+
+    id = fields.UUIDField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="forwardings", on_delete=fields.CASCADE
+    )
+    from_court_code = fields.CharField(max_length=8)
+    to_court_code = fields.CharField(max_length=8)
+    reason = fields.TextField()
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "filing_forwarding"
+
+
+class CaseEvent(Model):
+    # The case record's timeline. ``visibility``: "all" (parties and court) or "court".
+
+    id = fields.BigIntField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="events", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=48)
+    actor_id = fields.UUIDField(null=True)
+    at = fields.DatetimeField()
+    details: dict[str, Any] = fields.JSONField(default=dict)
+    visibility = fields.CharField(max_length=8, default="all")
+
+    class Meta:
+        table = "filing_case_event"

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from backend.errors import NotFound, ValidationFailed
 from backend.http import endpoint
+from backend.policy import Policy
 from filing import courts
 from filing.case_numbers import parse_case_number
 from filing.catalogue import CASE_TYPE_CODES, CASE_TYPES_BY_CODE, INTERNET_CATEGORIES_BY_KEY
@@ -290,6 +291,13 @@ async def parse_number(request: web.Request, *, query: CaseNumberQuery) -> CaseN
 # -------------------------------------------------------------------------------- apps
 
 
+def register_policy(policy: Policy) -> None:
+    """Filing rules (who sees and acts on a filing); see filing.access."""
+    from filing.access import register_policy as register_filing_policy
+
+    register_filing_policy(policy)
+
+
 def create_fees_app() -> web.Application:
     """Mounted at /api/v1/fees/."""
     app = web.Application()
@@ -299,6 +307,9 @@ def create_fees_app() -> web.Application:
 
 def create_app() -> web.Application:
     """Mounted at /api/v1/filing/."""
+    from filing.filing_routes import routes as workflow_routes
+
     app = web.Application()
     app.add_routes(filing_routes)
+    app.add_routes(workflow_routes)
     return app

@@ -239,3 +239,215 @@ class CaseNumberOut(Output):
     type_name_en: str
     serial: int
     court: CourtRefOut | None = Field(description="the court, when it is in the reference data")
+
+
+# ------------------------------------------------------------------------------ filings
+
+
+def _claim_amount(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip() in {"0", "0.0", "0.00"}:
+        return Decimal("0.00")
+    return parse_amount(value, "claim_amount")
+
+
+class FilingCreate(Input):
+    court: str = Field(min_length=1, max_length=8, description="court code where you file")
+    cause: str = Field(min_length=1, max_length=64, description="cause of action code")
+    case_type: str = Field(default="民初", max_length=4)
+    procedure: Procedure = Procedure.ORDINARY
+    claim_amount: Annotated[Decimal | None, WithJsonSchema(_AMOUNT_SCHEMA)] = None
+    performance_region: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    claims: str = Field(default="", max_length=5000)
+    facts_and_reasons: str = Field(default="", max_length=50000)
+
+    @field_validator("claim_amount", mode="before")
+    @classmethod
+    def _amount(cls, value: object) -> Decimal | None:
+        return _claim_amount(value)
+
+
+class FilingUpdate(Input):
+    claim_amount: Annotated[Decimal | None, WithJsonSchema(_AMOUNT_SCHEMA)] = None
+    claims: str | None = Field(default=None, max_length=5000)
+    facts_and_reasons: str | None = Field(default=None, max_length=50000)
+
+    @field_validator("claim_amount", mode="before")
+    @classmethod
+    def _amount(cls, value: object) -> Decimal | None:
+        return _claim_amount(value)
+
+
+class PartyIn(Input):
+    role: str = Field(pattern="^(plaintiff|defendant|third_party)$")
+    kind: str = Field(pattern="^(natural|organisation)$")
+    name: str = Field(min_length=1, max_length=200)
+    id_number: str | None = Field(default=None, max_length=32)
+    credit_code: str | None = Field(default=None, max_length=32)
+    region_code: str = Field(pattern=r"^[0-9]{6}$", description="division code of the domicile")
+    address: str = Field(min_length=2, max_length=300)
+    service_address: str | None = Field(default=None, max_length=200)
+    service_address_confirmed: bool = False
+    is_me: bool = Field(default=False, description="link this party to your own account")
+
+
+class PartyOut(Output):
+    id: str
+    role: str
+    kind: str
+    name: str
+    id_number_masked: str | None
+    credit_code: str | None
+    region_code: str
+    address: str
+    service_address: str | None
+    service_address_confirmed: bool
+    linked: bool
+    masked: bool
+
+
+class RepresentationOut(Output):
+    id: str
+    party_id: str
+    lawyer_account_id: str
+    power_of_attorney_file_id: str
+    granted_at: str
+    revoked_at: str | None
+
+
+class EvidenceOut(Output):
+    id: str
+    title: str
+    description: str
+    sha256: str
+    size: int
+    media_type: str
+    uploaded_at: str
+    anchor_seq: int | None
+
+
+class EvidenceVerifyOut(Output):
+    sha256: str
+    matches: bool
+    evidence_id: str | None = None
+    anchor_seq: int | None = None
+
+
+class CorrectionIn(Input):
+    items: list[str] = Field(min_length=1, max_length=50)
+    deadline_days: int = Field(default=15, ge=1, le=60)
+
+
+class CorrectionOut(Output):
+    id: str
+    items: list[str]
+    deadline: str
+    issued_at: str
+    answered_at: str | None
+
+
+class ForwardingOut(Output):
+    from_court: str
+    to_court: str
+    reason: str
+    at: str
+
+
+class RoutingReasonOut(Output):
+    zh: str
+    en: str
+
+
+class FeeNoticeOut(Output):
+    total: str
+    due_on: str
+    quote: dict[str, Any]
+
+
+class FilingOut(Output):
+    id: str
+    status: str
+    receiving_court: str
+    competent_court: str | None
+    case_type: str
+    procedure: str
+    cause: str
+    claim_amount: str | None
+    claims: str
+    facts_and_reasons: str
+    received_at: str | None
+    clock_started_at: str | None
+    decision_due_on: str | None
+    case_number: str | None
+    refusal_reason: str | None
+    assigned_judge_id: str | None
+    assigned_clerk_id: str | None
+    routing_reasons: list[RoutingReasonOut]
+    parties: list[PartyOut]
+    representations: list[RepresentationOut]
+    evidence: list[EvidenceOut]
+    corrections: list[CorrectionOut]
+    forwardings: list[ForwardingOut]
+    fee_notice: FeeNoticeOut | None
+
+
+class FilingSummaryOut(Output):
+    id: str
+    status: str
+    receiving_court: str
+    competent_court: str | None
+    cause: str
+    case_number: str | None
+    created_at: str
+
+
+class FilingPage(Output):
+    items: list[FilingSummaryOut]
+    next_cursor: str | None = None
+
+
+class MineQuery(PageQuery):
+    mine: str | None = Field(default=None, max_length=5)
+
+
+class ReviewItemOut(Output):
+    id: str
+    status: str
+    receiving_court: str
+    cause: str
+    received_at: str | None
+    clock_started_at: str | None
+    decision_due_on: str | None
+    days_left: int | None
+    near_limit: bool
+    over_limit: bool
+
+
+class ReviewPage(Output):
+    items: list[ReviewItemOut]
+    next_cursor: str | None = None
+
+
+class RefuseIn(Input):
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class AssignIn(Input):
+    judge_id: str | None = Field(default=None, max_length=36)
+    clerk_id: str | None = Field(default=None, max_length=36)
+
+
+class CaseEventOut(Output):
+    kind: str
+    at: str
+    actor_id: str | None
+    details: dict[str, Any]
+
+
+class TimelineOut(Output):
+    items: list[CaseEventOut]
+
+
+class ClaimIn(Input):
+    case_number: str = Field(min_length=1, max_length=64)

@@ -1,0 +1,435 @@
+"""The filing workflow over HTTP: draft → evidence → submit elsewhere → forwarded → correction →
+resubmission → registration with a case number → timeline; access and masking along the way."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from backend.appkeys import DATABASE, KEYRING
+from backend.auth.principal import Role
+from backend.fieldcrypto import FieldCipher
+from filing.models import CaseEvent, Evidence, Filing, Forwarding
+from filing.workflow import china_date
+from identity.idcard import CHINA_TZ
+from identity.models import RealName
+from tests.filing.workflow_helpers import (
+    DEFENDANT_ID,
+    PDF,
+    PLAINTIFF_ID,
+    form,
+    person,
+    seed,
+)
+
+Client = Any
+API = "/api/v1/filing"
+
+
+@pytest.fixture
+async def seeded(client: Client, app: web.Application) -> None:
+    await seed(app)
+
+
+async def _ok(response: Any, status: int = 200) -> Any:
+    body = await response.json()
+    assert response.status == status, body
+    return body
+
+
+async def _draft(client: Client, headers: dict[str, str], **extra: Any) -> dict[str, Any]:
+    body = {
+        "court": "浙0106",
+        "cause": "4.cont.loan.private",
+        "claim_amount": "100000",
+        "claims": "判令被告归还借款100000元",
+        "facts_and_reasons": "被告于2025年借款未还。",
+        **extra,
+    }
+    return await _ok(await client.post(f"{API}/filings", json=body, headers=headers), 201)
+
+
+async def test_full_filing_round(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _plaintiff, p_headers = await accounts.headers(Role.LITIGANT)
+    defendant, d_headers = await accounts.headers(Role.LITIGANT)
+    _, outsider = await accounts.headers(Role.LITIGANT)
+    _, receiving_clerk = await accounts.headers(Role.CLERK, court_code="浙0106")
+    _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
+    _, other_clerk = await accounts.headers(Role.CLERK, court_code="京0491")
+    _, admin = await accounts.headers(Role.COURT_ADMIN, court_code="浙0281")
+    judge, judge_headers = await accounts.headers(Role.JUDGE, court_code="浙0281")
+    _, other_judge = await accounts.headers(Role.JUDGE, court_code="浙0281")
+
+    # Draft at the Xihu court; the defendant lives in Yuyao (330281).
+    draft = await _draft(client, p_headers)
+    fid = draft["id"]
+    assert draft["status"] == "draft"
+    url = f"{API}/filings/{fid}"
+    await _ok(
+        await client.post(
+            f"{url}/parties",
+            json=person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+            headers=p_headers,
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"{url}/parties", json=person("defendant", DEFENDANT_ID, "330281"), headers=p_headers
+        ),
+        201,
+    )
+
+    # A draft is the filer's alone.
+    assert (await client.get(url, headers=receiving_clerk)).status == 404
+    assert (await client.get(url, headers=outsider)).status == 404
+
+    evidence = await _ok(
+        await client.post(
+            f"{url}/evidence",
+            data=form(PDF, title="借条", description="原件扫描"),
+            headers=p_headers,
+        ),
+        201,
+    )
+    assert evidence["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert evidence["anchor_seq"] > 0
+    verified = await _ok(
+        await client.post(f"{url}/evidence/verify", data=form(PDF), headers=p_headers)
+    )
+    assert verified["matches"] is True and verified["evidence_id"] == evidence["id"]
+    other = await _ok(
+        await client.post(f"{url}/evidence/verify", data=form(PDF + b"%x\n"), headers=p_headers)
+    )
+    assert other["matches"] is False
+
+    # Submitted at a court without jurisdiction: routed and forwarded to Yuyao.
+    submitted = await _ok(await client.post(f"{url}/submit", headers=p_headers))
+    assert submitted["status"] == "forwarded"
+    assert submitted["receiving_court"] == "浙0106" and submitted["competent_court"] == "浙0281"
+    assert submitted["forwardings"][0]["from_court"] == "浙0106"
+    assert submitted["forwardings"][0]["to_court"] == "浙0281"
+    assert any("defendant's domicile" in r["en"] for r in submitted["routing_reasons"])
+    today = china_date(datetime.now(UTC))
+    assert submitted["decision_due_on"] == str(today + timedelta(days=7))
+
+    # Both courts see the forwarding; only the competent court reviews.
+    seen = await _ok(await client.get(url, headers=receiving_clerk))
+    assert seen["forwardings"][0]["to_court"] == "浙0281"
+    assert (await client.get(url, headers=other_clerk)).status == 404
+    assert (await client.post(f"{url}/register", headers=receiving_clerk)).status == 404
+    queue = await _ok(await client.get(f"{API}/review-queue", headers=clerk))
+    assert [i["id"] for i in queue["items"]] == [fid]
+    assert queue["items"][0]["days_left"] == 7 and not queue["items"][0]["over_limit"]
+    assert (await _ok(await client.get(f"{API}/review-queue", headers=receiving_clerk)))[
+        "items"
+    ] == []
+
+    # One correction notice listing every item.
+    notice = await _ok(
+        await client.post(
+            f"{url}/corrections",
+            json={"items": ["补充借条原件照片", "写明利息计算方式"], "deadline_days": 10},
+            headers=clerk,
+        ),
+        201,
+    )
+    assert len(notice["items"]) == 2
+    again = await client.post(f"{url}/corrections", json={"items": ["x"]}, headers=clerk)
+    assert again.status == 409 and (await again.json())["code"] == "invalid_transition"
+    assert (await client.post(f"{url}/register", headers=clerk)).status == 409
+    await _ok(
+        await client.patch(
+            url, json={"facts_and_reasons": "借款10万元，约定年利率3.65%。"}, headers=p_headers
+        )
+    )
+    resubmitted = await _ok(await client.post(f"{url}/resubmit", headers=p_headers))
+    assert resubmitted["status"] == "resubmitted"
+    restart = datetime.fromisoformat(resubmitted["clock_started_at"]).astimezone(CHINA_TZ)
+    assert restart.date() == today + timedelta(days=1) and restart.hour == 0
+    assert resubmitted["corrections"][0]["answered_at"] is not None
+    assert (await client.post(f"{url}/resubmit", headers=p_headers)).status == 409
+
+    # Registration: case number and fee notice in one go.
+    registered = await _ok(await client.post(f"{url}/register", headers=clerk))
+    year = china_date(datetime.now(UTC)).year
+    assert registered["status"] == "registered"
+    assert registered["case_number"] == f"({year})浙0281民初1号"
+    assert registered["fee_notice"]["total"] == "2300.00"
+    assert registered["fee_notice"]["due_on"] == str(today + timedelta(days=7))
+    assert (
+        await client.post(f"{url}/refuse", json={"reason": "不符合起诉条件"}, headers=clerk)
+    ).status == 409
+
+    timeline = await _ok(await client.get(f"{url}/timeline", headers=p_headers))
+    kinds = [e["kind"] for e in timeline["items"]]
+    for kind in (
+        "draft_created",
+        "evidence_added",
+        "submitted",
+        "forwarded",
+        "received",
+        "correction_requested",
+        "resubmitted",
+        "registered",
+        "fee_notice_issued",
+    ):
+        assert kind in kinds
+    assert kinds.index("forwarded") < kinds.index("registered")
+
+    # Search by number, either bracket form.
+    found = await _ok(
+        await client.get(
+            f"{API}/cases", params={"number": f"（{year}）浙0281民初1号"}, headers=p_headers
+        )
+    )
+    assert found["id"] == fid
+    assert (
+        await client.get(
+            f"{API}/cases", params={"number": f"({year})浙0281民初1号"}, headers=outsider
+        )
+    ).status == 404
+
+    # The defendant links to the case by real name (Art. 10) and sees the plaintiff masked.
+    with app[DATABASE].activate():
+        cipher = FieldCipher(app[KEYRING].field_key)
+        await RealName.create(
+            id=uuid.uuid4(),
+            account_id=defendant.id,
+            name="李四",
+            id_number_enc=cipher.encrypt(DEFENDANT_ID, context="resident_id"),
+            id_number_hash=cipher.lookup_hash(DEFENDANT_ID, context="resident_id"),
+            id_number_masked="3302**********0021",
+            birth_date=datetime(1990, 1, 1).date(),
+            sex="female",
+        )
+    assert (
+        await client.post(
+            f"{API}/cases/claim", json={"case_number": registered["case_number"]}, headers=outsider
+        )
+    ).status == 404
+    await _ok(
+        await client.post(
+            f"{API}/cases/claim", json={"case_number": registered["case_number"]}, headers=d_headers
+        )
+    )
+    seen_by_defendant = await _ok(await client.get(url, headers=d_headers))
+    their = {p["role"]: p for p in seen_by_defendant["parties"]}
+    assert their["plaintiff"]["masked"] is True
+    assert their["plaintiff"]["id_number_masked"] == "3****************5"
+    assert "某路" not in their["plaintiff"]["address"] and "浙江省" in their["plaintiff"]["address"]
+    assert their["plaintiff"]["service_address"] is None
+    assert their["defendant"]["masked"] is False
+    seen_by_plaintiff = await _ok(await client.get(url, headers=p_headers))
+    mine = {p["role"]: p for p in seen_by_plaintiff["parties"]}
+    assert (
+        mine["plaintiff"]["masked"] is False
+        and mine["plaintiff"]["id_number_masked"] == "3301**********0415"
+    )
+    assert mine["defendant"]["masked"] is True
+    staff_view = await _ok(await client.get(url, headers=clerk))
+    assert not any(p["masked"] for p in staff_view["parties"])
+    # No response ever carries a full ID number.
+    assert PLAINTIFF_ID not in str(staff_view) and DEFENDANT_ID not in str(staff_view)
+
+    # The court administrator assigns the judge; only that judge of the court sees the case.
+    assert (await client.get(url, headers=judge_headers)).status == 404
+    assert (
+        await client.post(f"{url}/assignment", json={"judge_id": str(judge.id)}, headers=p_headers)
+    ).status == 404
+    bad = await client.post(
+        f"{url}/assignment", json={"judge_id": str(defendant.id)}, headers=admin
+    )
+    assert bad.status == 422
+    await _ok(
+        await client.post(f"{url}/assignment", json={"judge_id": str(judge.id)}, headers=admin)
+    )
+    assert (await client.get(url, headers=judge_headers)).status == 200
+    assert (await client.get(url, headers=other_judge)).status == 404
+    assert (await client.get(f"{url}/timeline", headers=outsider)).status == 404
+
+    mine_page = await _ok(
+        await client.get(f"{API}/filings", params={"mine": "1"}, headers=p_headers)
+    )
+    assert [f["id"] for f in mine_page["items"]] == [fid]
+    with app[DATABASE].activate():
+        assert await Forwarding.filter(filing_id=fid).count() == 1
+        assert await CaseEvent.filter(filing_id=fid, kind="registered").count() == 1
+
+
+async def test_lawyer_files_with_power_of_attorney_and_revocation(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _lawyer, l_headers = await accounts.headers(Role.LAWYER)
+    draft = await _draft(client, l_headers, court="浙0281")
+    url = f"{API}/filings/{draft['id']}"
+    plaintiff = await _ok(
+        await client.post(
+            f"{url}/parties", json=person("plaintiff", PLAINTIFF_ID, "330106"), headers=l_headers
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"{url}/parties", json=person("defendant", DEFENDANT_ID, "330281"), headers=l_headers
+        ),
+        201,
+    )
+
+    refused = await client.post(f"{url}/submit", headers=l_headers)
+    assert refused.status == 422 and (await refused.json())["code"] == "filer_not_party"
+    wrong_type = await client.post(
+        f"{url}/representations",
+        data=form(b"just some text, not a PDF", "poa.pdf", party_id=plaintiff["id"]),
+        headers=l_headers,
+    )
+    assert wrong_type.status == 415
+    rep = await _ok(
+        await client.post(
+            f"{url}/representations",
+            data=form(PDF, "poa.pdf", party_id=plaintiff["id"]),
+            headers=l_headers,
+        ),
+        201,
+    )
+    submitted = await _ok(await client.post(f"{url}/submit", headers=l_headers))
+    assert submitted["status"] == "submitted" and submitted["forwardings"] == []
+
+    # Revoked: the very next request is a 404.
+    assert (
+        await client.post(f"{url}/representations/{rep['id']}/revoke", headers=l_headers)
+    ).status == 204
+    assert (await client.get(url, headers=l_headers)).status == 404
+    assert (await client.get(f"{url}/timeline", headers=l_headers)).status == 404
+
+
+async def test_bad_input_is_refused_and_nothing_half_saved(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _, headers = await accounts.headers(Role.LITIGANT)
+    for extra, field in [
+        ({"court": "浙9999"}, "court"),
+        ({"court": "not a court"}, "court"),
+        ({"cause": "no.such.cause"}, "cause"),
+        ({"claim_amount": "-5"}, "claim_amount"),
+        ({"claim_amount": "100000000000000000"}, "claim_amount"),
+        ({"claim_amount": "1e5"}, "claim_amount"),
+        ({"surprise": 1}, "surprise"),
+    ]:
+        body = {"court": "浙0281", "cause": "4.cont.loan.private", **extra}
+        response = await client.post(f"{API}/filings", json=body, headers=headers)
+        problem = await response.json()
+        assert response.status == 422, (extra, problem)
+        assert field in str(problem.get("errors")), (extra, problem)
+    with app[DATABASE].activate():
+        assert await Filing.all().count() == 0
+
+    draft = await _draft(client, headers)
+    url = f"{API}/filings/{draft['id']}"
+    bad_id = await client.post(
+        f"{url}/parties",
+        json=person("plaintiff", PLAINTIFF_ID[:-1] + "0", "330106"),
+        headers=headers,
+    )
+    assert bad_id.status == 422
+    assert (await bad_id.json())["errors"][0]["field"] == "id_number"
+    company = {
+        "role": "defendant",
+        "kind": "organisation",
+        "name": "某某科技有限公司",
+        "credit_code": "91330281MA2AXXXX0A",
+        "region_code": "330281",
+        "address": "余姚市某路1号",
+    }
+    bad_code = await client.post(f"{url}/parties", json=company, headers=headers)
+    assert bad_code.status == 422 and (await bad_code.json())["errors"][0]["field"] == "credit_code"
+    html = await client.post(
+        f"{url}/evidence",
+        data=form(b"<!doctype html><script>x</script>", "a.pdf", title="x"),
+        headers=headers,
+    )
+    assert html.status == 415
+    no_title = await client.post(f"{url}/evidence", data=form(PDF), headers=headers)
+    assert no_title.status == 422
+    with app[DATABASE].activate():
+        assert await Evidence.all().count() == 0
+    detail = await _ok(await client.get(url, headers=headers))
+    assert detail["parties"] == [] and detail["evidence"] == []
+    # Nothing to submit yet.
+    assert (await client.post(f"{url}/submit", headers=headers)).status == 422
+
+
+async def test_duplicate_submission_with_the_same_key(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _, headers = await accounts.headers(Role.LITIGANT)
+    draft = await _draft(client, headers)
+    url = f"{API}/filings/{draft['id']}"
+    await _ok(
+        await client.post(
+            f"{url}/parties",
+            json=person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+            headers=headers,
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"{url}/parties", json=person("defendant", DEFENDANT_ID, "330281"), headers=headers
+        ),
+        201,
+    )
+    keyed = {**headers, "Idempotency-Key": "submit-once-1234"}
+    first = await client.post(f"{url}/submit", headers=keyed)
+    second = await client.post(f"{url}/submit", headers=keyed)
+    assert first.status == second.status == 200
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert await first.json() == await second.json()
+    other_key = await client.post(
+        f"{url}/submit", headers={**headers, "Idempotency-Key": "submit-twice-5678"}
+    )
+    assert other_key.status == 409 and (await other_key.json())["code"] == "invalid_transition"
+    with app[DATABASE].activate():
+        assert await Forwarding.filter(filing_id=draft["id"]).count() == 1
+        assert await CaseEvent.filter(filing_id=draft["id"], kind="submitted").count() == 1
+
+
+async def test_refusal_and_internet_court_routing(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _, headers = await accounts.headers(Role.LITIGANT)
+    _, hz_clerk = await accounts.headers(Role.CLERK, court_code="浙0192")
+    draft = await _draft(
+        client, headers, court="浙0281", cause="4.cont.sale.online", claim_amount="3000"
+    )
+    url = f"{API}/filings/{draft['id']}"
+    await _ok(
+        await client.post(
+            f"{url}/parties",
+            json=person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+            headers=headers,
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"{url}/parties", json=person("defendant", DEFENDANT_ID, "330281"), headers=headers
+        ),
+        201,
+    )
+    submitted = await _ok(await client.post(f"{url}/submit", headers=headers))
+    assert submitted["competent_court"] == "浙0192" and submitted["status"] == "forwarded"
+    refused = await _ok(
+        await client.post(
+            f"{url}/refuse", json={"reason": "不属于人民法院受理范围"}, headers=hz_clerk
+        )
+    )
+    assert refused["status"] == "refused" and refused["refusal_reason"] == "不属于人民法院受理范围"
+    assert (await client.post(f"{url}/register", headers=hz_clerk)).status == 409
