@@ -15,6 +15,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.appkeys import AUDIT, KEYRING, POLICY
+from backend.auth.models import Account
 from backend.auth.principal import Principal, Role
 from backend.errors import NotFound, ValidationFailed
 from backend.fieldcrypto import FieldCipher
@@ -39,6 +40,7 @@ from filing.models import (
     CorrectionNotice,
     Evidence,
     Filing,
+    FilingStatus,
     Forwarding,
     Party,
     Representation,
@@ -70,7 +72,14 @@ from filing.schemas import (
     RoutingReasonOut,
     TimelineOut,
 )
-from filing.workflow import PENDING_REVIEW, china_date, require_editable, time_left, utcnow
+from filing.workflow import (
+    PENDING_REVIEW,
+    china_date,
+    invalid_transition,
+    require_editable,
+    time_left,
+    utcnow,
+)
 
 routes = web.RouteTableDef()
 TAGS = ("filing",)
@@ -319,10 +328,10 @@ async def remove_party(request: web.Request) -> None:
 
 @routes.post("/filings/{filing_id}/representations")
 @endpoint(
-    "A lawyer's power of attorney for a party (multipart: party_id, file: PDF/JPEG/PNG)",
+    "A power of attorney (multipart: party_id, lawyer_id when the party uploads it, file: "
+    "PDF/JPEG/PNG); sent by the lawyer while drafting, or by the party at any time",
     response=RepresentationOut,
     status=201,
-    roles={Role.LAWYER},
     tags=TAGS,
     request_content={"multipart/form-data": {"schema": {"type": "object"}}},
     errors=(404, 409, 413, 415, 422),
@@ -330,13 +339,37 @@ async def remove_party(request: web.Request) -> None:
 async def add_representation(request: web.Request) -> RepresentationOut:
     principal = require_principal(request)
     filing, _, _ = await _authorize(request, EDIT)
-    require_editable(filing)
-    upload = await read_upload(request, rule=RULES[Purpose.DOCUMENT], text_fields=("party_id",))
+    upload = await read_upload(
+        request, rule=RULES[Purpose.DOCUMENT], text_fields=("party_id", "lawyer_id")
+    )
     party_id = _uuid(upload.fields.get("party_id", ""), "party_id")
     async with in_transaction() as conn:
         filing, _, parties = await _authorize(request, EDIT, conn)
-        require_editable(filing)
-        if not any(p.id == party_id for p in parties):
+        party = next((p for p in parties if p.id == party_id), None)
+        if party is None:
+            raise NotFound("no such party")
+        if party.account_id == principal.account_id:
+            # The party appoints a lawyer (at any stage before a decision refuses the case).
+            if filing.status == FilingStatus.REFUSED.value:
+                raise invalid_transition(filing.status, "represented")
+            lawyer_id = _uuid(upload.fields.get("lawyer_id", ""), "lawyer_id")
+            lawyer = await Account.get_or_none(id=lawyer_id, using_db=conn)
+            if lawyer is None or Role.LAWYER.value not in lawyer.roles:
+                raise ValidationFailed(
+                    "lawyer_id is not a lawyer's account",
+                    errors=[
+                        {
+                            "location": "body",
+                            "field": "lawyer_id",
+                            "message": "not a lawyer",
+                            "type": "not_lawyer",
+                        }
+                    ],
+                )
+        elif principal.has(Role.LAWYER):
+            require_editable(filing)
+            lawyer_id = principal.account_id
+        else:
             raise NotFound("no such party")
         stored = await register_file(
             conn,
@@ -348,7 +381,7 @@ async def add_representation(request: web.Request) -> RepresentationOut:
         rep = await Representation.create(
             id=uuid4(),
             party_id=party_id,
-            lawyer_account_id=principal.account_id,
+            lawyer_account_id=lawyer_id,
             power_of_attorney_file_id=stored.id,
             granted_at=utcnow(),
             using_db=conn,
@@ -472,6 +505,46 @@ async def add_evidence(request: web.Request) -> EvidenceOut:
             {"evidence_id": str(evidence.id), "sha256": evidence.sha256, "anchor_seq": event.seq},
         )
     return _evidence_out(evidence)
+
+
+@routes.delete("/filings/{filing_id}/evidence/{evidence_id}")
+@endpoint(
+    "Withdraw an evidence item (kept in the record as withdrawn)", tags=TAGS, errors=(404, 409)
+)
+async def remove_evidence(request: web.Request) -> None:
+    principal = require_principal(request)
+    async with in_transaction() as conn:
+        filing, _, _ = await _authorize(request, EDIT, conn)
+        require_editable(filing)
+        try:
+            evidence_id = UUID(request.match_info["evidence_id"])
+        except ValueError:
+            raise NotFound("no such evidence") from None
+        evidence = (
+            await Evidence.filter(id=evidence_id, filing_id=filing.id, removed_at__isnull=True)
+            .using_db(conn)
+            .first()
+        )
+        if evidence is None:
+            raise NotFound("no such evidence")
+        # The row stays: its hash is anchored in the audit chain and the timeline refers to it.
+        evidence.removed_at = utcnow()
+        await evidence.save(using_db=conn, update_fields=["removed_at"])
+        await svc.add_event(
+            conn,
+            filing,
+            "evidence_withdrawn",
+            principal.account_id,
+            {"evidence_id": str(evidence.id)},
+        )
+        await request.config_dict[AUDIT].record(
+            conn,
+            request_actor(request),
+            "filing.withdraw_evidence",
+            RESOURCE,
+            str(filing.id),
+            {"evidence_id": str(evidence.id)},
+        )
 
 
 @routes.post("/filings/{filing_id}/evidence/verify")

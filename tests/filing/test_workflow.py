@@ -433,3 +433,74 @@ async def test_refusal_and_internet_court_routing(
     )
     assert refused["status"] == "refused" and refused["refusal_reason"] == "不属于人民法院受理范围"
     assert (await client.post(f"{url}/register", headers=hz_clerk)).status == 409
+
+
+async def test_party_appoints_and_revokes_a_lawyer(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _, p_headers = await accounts.headers(Role.LITIGANT)
+    lawyer, l_headers = await accounts.headers(Role.LAWYER)
+    not_lawyer, _ = await accounts.headers(Role.LITIGANT)
+    draft = await _draft(client, p_headers, court="浙0281")
+    url = f"{API}/filings/{draft['id']}"
+    me = await _ok(
+        await client.post(
+            f"{url}/parties",
+            json=person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+            headers=p_headers,
+        ),
+        201,
+    )
+    await _ok(
+        await client.post(
+            f"{url}/parties", json=person("defendant", DEFENDANT_ID, "330281"), headers=p_headers
+        ),
+        201,
+    )
+    assert (await client.get(url, headers=l_headers)).status == 404
+    wrong = await client.post(
+        f"{url}/representations",
+        data=form(PDF, "poa.pdf", party_id=me["id"], lawyer_id=str(not_lawyer.id)),
+        headers=p_headers,
+    )
+    assert wrong.status == 422
+    rep = await _ok(
+        await client.post(
+            f"{url}/representations",
+            data=form(PDF, "poa.pdf", party_id=me["id"], lawyer_id=str(lawyer.id)),
+            headers=p_headers,
+        ),
+        201,
+    )
+    assert rep["lawyer_account_id"] == str(lawyer.id)
+    seen = await _ok(await client.get(url, headers=l_headers))
+    assert {p["role"]: p["masked"] for p in seen["parties"]} == {
+        "plaintiff": False,
+        "defendant": True,
+    }
+    # The lawyer's own filings list shows it.
+    listed = await _ok(await client.get(f"{API}/filings", headers=l_headers))
+    assert [f["id"] for f in listed["items"]] == [draft["id"]]
+
+    # Evidence the lawyer adds can be withdrawn before submission; it stays verifiable as
+    # withdrawn no more.
+    item = await _ok(
+        await client.post(f"{url}/evidence", data=form(PDF, title="借条"), headers=l_headers), 201
+    )
+    assert (await client.delete(f"{url}/evidence/{item['id']}", headers=l_headers)).status == 204
+    assert (await client.delete(f"{url}/evidence/{item['id']}", headers=l_headers)).status == 404
+    after = await _ok(await client.get(url, headers=p_headers))
+    assert after["evidence"] == []
+    check = await _ok(
+        await client.post(f"{url}/evidence/verify", data=form(PDF), headers=p_headers)
+    )
+    assert check["matches"] is False
+
+    # The party revokes: the lawyer's very next request is a 404, the party keeps access.
+    revoked = await client.post(f"{url}/representations/{rep['id']}/revoke", headers=p_headers)
+    assert revoked.status == 204
+    assert (await client.get(url, headers=l_headers)).status == 404
+    assert (await client.post(f"{url}/submit", headers=l_headers)).status == 404
+    assert (await _ok(await client.get(url, headers=p_headers)))["representations"][0]["revoked_at"]
+    listed = await _ok(await client.get(f"{API}/filings", headers=l_headers))
+    assert listed["items"] == []
