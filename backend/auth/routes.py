@@ -76,7 +76,7 @@ async def me(request: web.Request) -> AccountOut:
     principal = require_principal(request)
     database = request.config_dict[DATABASE]
     # Polled by every client: raw SQL, since building the ORM query costs more than running it.
-    rows = await database.fetch(
+    rows = await database.read(
         "SELECT id, display_name, roles, status, court_code, created_at FROM account WHERE id = ?",
         database.uuid_param(principal.account_id),
     )

@@ -105,7 +105,7 @@ class AuthService:
 
     async def _load_session(self, session_id: UUID) -> SessionState:
         # Raw SQL: on this hot path the ORM's query building costs more than the query.
-        rows = await self.database.fetch(
+        rows = await self.database.read(
             "SELECT s.account_id, s.revoked_at, s.expires_at, a.status, a.roles, a.court_code "
             "FROM auth_session s JOIN account a ON a.id = s.account_id WHERE s.id = ?",
             self.database.uuid_param(session_id),
