@@ -1,4 +1,4 @@
-"""/api/v1/filing/filings…, review queue and case search: the filing workflow over HTTP.
+"""/api/v1/filing/filings…: drafting, parties, powers of attorney, evidence, submission.
 
 Every handler authorises through the policy (``filing.access``) on a fresh view of the filing, so
 every denial is a 404 and a revoked power of attorney applies on the next request.
@@ -6,215 +6,74 @@ every denial is a 404 and a revoked power of attorney applies on the next reques
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from aiohttp import web
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from backend.appkeys import AUDIT, KEYRING, POLICY
+from backend.appkeys import AUDIT, RATE_LIMITER
 from backend.auth.models import Account
-from backend.auth.principal import Principal, Role
+from backend.auth.principal import Role
 from backend.errors import NotFound, ValidationFailed
-from backend.fieldcrypto import FieldCipher
 from backend.http import endpoint, request_actor, require_principal
 from backend.storage.http import read_upload
 from backend.storage.purposes import RULES, Purpose
 from backend.storage.service import register_file
 from filing import filings as svc
 from filing.access import (
-    ASSIGN,
     EDIT,
     READ,
     RESOURCE,
-    REVIEW,
-    FilingAccess,
-    load_access,
-    sees_unmasked,
 )
-from filing.case_numbers import parse_case_number
 from filing.models import (
-    CaseEvent,
-    CorrectionNotice,
     Evidence,
     Filing,
     FilingStatus,
-    Forwarding,
     Party,
     Representation,
 )
 from filing.parties import create_party, party_out
+from filing.record import (
+    authorize,
+    detail,
+    evidence_out,
+    field_cipher,
+    filing_out,
+    iso,
+    summary,
+    uuid_field,
+)
 from filing.schemas import (
-    AssignIn,
-    CaseEventOut,
-    CaseNumberQuery,
-    ClaimIn,
-    CorrectionIn,
-    CorrectionOut,
     EvidenceOut,
     EvidenceVerifyOut,
-    FeeNoticeOut,
     FilingCreate,
     FilingOut,
     FilingPage,
-    FilingSummaryOut,
     FilingUpdate,
-    ForwardingOut,
     MineQuery,
     PartyIn,
     PartyOut,
-    RefuseIn,
     RepresentationOut,
-    ReviewItemOut,
-    ReviewPage,
-    RoutingReasonOut,
-    TimelineOut,
 )
 from filing.workflow import (
-    PENDING_REVIEW,
-    china_date,
     invalid_transition,
     require_editable,
-    time_left,
     utcnow,
 )
 
 routes = web.RouteTableDef()
 TAGS = ("filing",)
+# DESIGN §5: filing is rate limited per account (drafts are cheap to create, so they are capped).
+DRAFTS_PER_HOUR = 30
+SUBMISSIONS_PER_HOUR = 20
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def _cipher(request: web.Request) -> FieldCipher:
-    return FieldCipher(request.config_dict[KEYRING].field_key)
-
-
-async def _authorize(
-    request: web.Request, action: str, conn: BaseDBAsyncClient | None = None
-) -> tuple[Filing, FilingAccess, list[Party]]:
+async def _limit(request: web.Request, what: str, limit: int) -> None:
     principal = require_principal(request)
-    filing = await svc.get_filing(request.match_info["filing_id"], conn)
-    access, parties = await load_access(filing)
-    request.config_dict[POLICY].check(principal, action, RESOURCE, access)
-    return filing, access, parties
-
-
-def _uuid(value: str, field: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise ValidationFailed(
-            f"{field} is not a valid id",
-            errors=[{"location": "body", "field": field, "message": "not a UUID", "type": "uuid"}],
-        ) from None
-
-
-# ------------------------------------------------------------------------------- shapes
-
-
-async def filing_out(
-    filing: Filing, access: FilingAccess, parties: list[Party], principal: Principal
-) -> FilingOut:
-    reps = await Representation.filter(party__filing_id=filing.id).order_by("granted_at")
-    evidence = await Evidence.filter(filing_id=filing.id, removed_at__isnull=True).order_by(
-        "uploaded_at"
+    await request.config_dict[RATE_LIMITER].hit(
+        f"filing.{what}:{principal.account_id}", limit=limit, window_s=3600, what=what
     )
-    corrections = await CorrectionNotice.filter(filing_id=filing.id).order_by("issued_at")
-    forwardings = await Forwarding.filter(filing_id=filing.id).order_by("at")
-    fee = None
-    if filing.fee_total is not None and filing.fee_due_on is not None:
-        fee = FeeNoticeOut(
-            total=str(filing.fee_total), due_on=str(filing.fee_due_on), quote=filing.fee_quote or {}
-        )
-    return FilingOut(
-        id=str(filing.id),
-        status=filing.status,
-        receiving_court=filing.receiving_court_code,
-        competent_court=filing.competent_court_code,
-        case_type=filing.case_type_code,
-        procedure=filing.procedure,
-        cause=filing.cause_code,
-        claim_amount=None if filing.claim_amount is None else str(filing.claim_amount),
-        claims=filing.claims,
-        facts_and_reasons=filing.facts_and_reasons,
-        received_at=_iso(filing.received_at),
-        clock_started_at=_iso(filing.clock_started_at),
-        decision_due_on=str(filing.decision_due_on) if filing.decision_due_on else None,
-        case_number=filing.case_number,
-        refusal_reason=filing.refusal_reason,
-        assigned_judge_id=str(filing.assigned_judge_id) if filing.assigned_judge_id else None,
-        assigned_clerk_id=str(filing.assigned_clerk_id) if filing.assigned_clerk_id else None,
-        routing_reasons=[RoutingReasonOut(**r) for r in filing.routing_reasons],
-        parties=[
-            party_out(p, masked=not sees_unmasked(principal, access, p.role)) for p in parties
-        ],
-        representations=[
-            RepresentationOut(
-                id=str(r.id),
-                party_id=str(r.party_id),  # type: ignore[attr-defined]
-                lawyer_account_id=str(r.lawyer_account_id),
-                power_of_attorney_file_id=str(r.power_of_attorney_file_id),
-                granted_at=_iso(r.granted_at) or "",
-                revoked_at=_iso(r.revoked_at),
-            )
-            for r in reps
-        ],
-        evidence=[_evidence_out(e) for e in evidence],
-        corrections=[
-            CorrectionOut(
-                id=str(c.id),
-                items=c.items,
-                deadline=str(c.deadline),
-                issued_at=_iso(c.issued_at) or "",
-                answered_at=_iso(c.answered_at),
-            )
-            for c in corrections
-        ],
-        forwardings=[
-            ForwardingOut(
-                from_court=f.from_court_code,
-                to_court=f.to_court_code,
-                reason=f.reason,
-                at=_iso(f.at) or "",
-            )
-            for f in forwardings
-        ],
-        fee_notice=fee,
-    )
-
-
-def _evidence_out(e: Evidence) -> EvidenceOut:
-    return EvidenceOut(
-        id=str(e.id),
-        title=e.title,
-        description=e.description,
-        sha256=e.sha256,
-        size=e.size,
-        media_type=e.media_type,
-        uploaded_at=_iso(e.uploaded_at) or "",
-        anchor_seq=e.anchor_seq,
-    )
-
-
-def _summary(f: Filing) -> FilingSummaryOut:
-    return FilingSummaryOut(
-        id=str(f.id),
-        status=f.status,
-        receiving_court=f.receiving_court_code,
-        competent_court=f.competent_court_code,
-        cause=f.cause_code,
-        case_number=f.case_number,
-        created_at=_iso(f.created_at) or "",
-    )
-
-
-async def _detail(request: web.Request, filing: Filing) -> FilingOut:
-    access, parties = await load_access(filing)
-    return await filing_out(filing, access, parties, require_principal(request))
 
 
 # ------------------------------------------------------------------------------ drafting
@@ -228,15 +87,16 @@ async def _detail(request: web.Request, filing: Filing) -> FilingOut:
     status=201,
     roles={Role.LITIGANT, Role.LAWYER},
     tags=TAGS,
-    errors=(422,),
+    errors=(422, 429),
 )
 async def create_filing(request: web.Request, *, body: FilingCreate) -> FilingOut:
     principal = require_principal(request)
+    await _limit(request, "new filings", DRAFTS_PER_HOUR)
     async with in_transaction() as conn:
         filing = await svc.create_draft(
             conn, request.config_dict[AUDIT], request_actor(request), principal, body
         )
-    return await _detail(request, filing)
+    return await detail(request, filing)
 
 
 @routes.get("/filings")
@@ -258,7 +118,7 @@ async def my_filings(request: web.Request, *, query: MineQuery) -> FilingPage:
     )
     more = len(rows) > query.limit
     return FilingPage(
-        items=[_summary(f) for f in rows[: query.limit]],
+        items=[summary(f) for f in rows[: query.limit]],
         next_cursor=str(offset + query.limit) if more else None,
     )
 
@@ -266,7 +126,7 @@ async def my_filings(request: web.Request, *, query: MineQuery) -> FilingPage:
 @routes.get("/filings/{filing_id}")
 @endpoint("A filing: the case record, masked for the other side", response=FilingOut, tags=TAGS)
 async def get_filing(request: web.Request) -> FilingOut:
-    filing, access, parties = await _authorize(request, READ)
+    filing, access, parties = await authorize(request, READ)
     return await filing_out(filing, access, parties, require_principal(request))
 
 
@@ -276,11 +136,11 @@ async def get_filing(request: web.Request) -> FilingOut:
 )
 async def update_filing(request: web.Request, *, body: FilingUpdate) -> FilingOut:
     async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, EDIT, conn)
+        filing, _, _ = await authorize(request, EDIT, conn)
         await svc.update_draft(
             conn, request.config_dict[AUDIT], request_actor(request), filing, body
         )
-    return await _detail(request, filing)
+    return await detail(request, filing)
 
 
 @routes.post("/filings/{filing_id}/parties")
@@ -290,10 +150,10 @@ async def update_filing(request: web.Request, *, body: FilingUpdate) -> FilingOu
 async def add_party(request: web.Request, *, body: PartyIn) -> PartyOut:
     principal = require_principal(request)
     async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, EDIT, conn)
+        filing, _, _ = await authorize(request, EDIT, conn)
         require_editable(filing)
         account = principal.account_id if body.is_me else None
-        party = await create_party(conn, filing, body, _cipher(request), account)
+        party = await create_party(conn, filing, body, field_cipher(request), account)
         await svc.add_event(conn, filing, "party_added", principal.account_id, {"role": party.role})
         await request.config_dict[AUDIT].record(
             conn,
@@ -310,7 +170,7 @@ async def add_party(request: web.Request, *, body: PartyIn) -> PartyOut:
 @endpoint("Remove a party from a draft", tags=TAGS, errors=(404, 409))
 async def remove_party(request: web.Request) -> None:
     async with in_transaction() as conn:
-        filing, _, parties = await _authorize(request, EDIT, conn)
+        filing, _, parties = await authorize(request, EDIT, conn)
         require_editable(filing)
         party = next((p for p in parties if str(p.id) == request.match_info["party_id"]), None)
         if party is None:
@@ -338,13 +198,13 @@ async def remove_party(request: web.Request) -> None:
 )
 async def add_representation(request: web.Request) -> RepresentationOut:
     principal = require_principal(request)
-    filing, _, _ = await _authorize(request, EDIT)
+    filing, _, _ = await authorize(request, EDIT)
     upload = await read_upload(
         request, rule=RULES[Purpose.DOCUMENT], text_fields=("party_id", "lawyer_id")
     )
-    party_id = _uuid(upload.fields.get("party_id", ""), "party_id")
+    party_id = uuid_field(upload.fields.get("party_id", ""), "party_id")
     async with in_transaction() as conn:
-        filing, _, parties = await _authorize(request, EDIT, conn)
+        filing, _, parties = await authorize(request, EDIT, conn)
         party = next((p for p in parties if p.id == party_id), None)
         if party is None:
             raise NotFound("no such party")
@@ -352,7 +212,7 @@ async def add_representation(request: web.Request) -> RepresentationOut:
             # The party appoints a lawyer (at any stage before a decision refuses the case).
             if filing.status == FilingStatus.REFUSED.value:
                 raise invalid_transition(filing.status, "represented")
-            lawyer_id = _uuid(upload.fields.get("lawyer_id", ""), "lawyer_id")
+            lawyer_id = uuid_field(upload.fields.get("lawyer_id", ""), "lawyer_id")
             lawyer = await Account.get_or_none(id=lawyer_id, using_db=conn)
             if lawyer is None or Role.LAWYER.value not in lawyer.roles:
                 raise ValidationFailed(
@@ -400,7 +260,7 @@ async def add_representation(request: web.Request) -> RepresentationOut:
         party_id=str(party_id),
         lawyer_account_id=str(rep.lawyer_account_id),
         power_of_attorney_file_id=str(stored.id),
-        granted_at=_iso(rep.granted_at) or "",
+        granted_at=iso(rep.granted_at) or "",
         revoked_at=None,
     )
 
@@ -410,7 +270,7 @@ async def add_representation(request: web.Request) -> RepresentationOut:
 async def revoke_representation(request: web.Request) -> None:
     principal = require_principal(request)
     async with in_transaction() as conn:
-        filing, _, parties = await _authorize(request, READ, conn)
+        filing, _, parties = await authorize(request, READ, conn)
         try:
             rep_id = UUID(request.match_info["rep_id"])
         except ValueError:
@@ -451,7 +311,7 @@ async def revoke_representation(request: web.Request) -> None:
 )
 async def add_evidence(request: web.Request) -> EvidenceOut:
     principal = require_principal(request)
-    filing, _, _ = await _authorize(request, EDIT)
+    filing, _, _ = await authorize(request, EDIT)
     require_editable(filing)
     upload = await read_upload(
         request, rule=RULES[Purpose.EVIDENCE], text_fields=("title", "description")
@@ -465,7 +325,7 @@ async def add_evidence(request: web.Request) -> EvidenceOut:
             ],
         )
     async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, EDIT, conn)
+        filing, _, _ = await authorize(request, EDIT, conn)
         require_editable(filing)
         stored = await register_file(
             conn,
@@ -504,7 +364,7 @@ async def add_evidence(request: web.Request) -> EvidenceOut:
             principal.account_id,
             {"evidence_id": str(evidence.id), "sha256": evidence.sha256, "anchor_seq": event.seq},
         )
-    return _evidence_out(evidence)
+    return evidence_out(evidence)
 
 
 @routes.delete("/filings/{filing_id}/evidence/{evidence_id}")
@@ -514,7 +374,7 @@ async def add_evidence(request: web.Request) -> EvidenceOut:
 async def remove_evidence(request: web.Request) -> None:
     principal = require_principal(request)
     async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, EDIT, conn)
+        filing, _, _ = await authorize(request, EDIT, conn)
         require_editable(filing)
         try:
             evidence_id = UUID(request.match_info["evidence_id"])
@@ -556,7 +416,7 @@ async def remove_evidence(request: web.Request) -> None:
     errors=(404, 413, 415, 422),
 )
 async def verify_evidence(request: web.Request) -> EvidenceVerifyOut:
-    filing, _, _ = await _authorize(request, READ)
+    filing, _, _ = await authorize(request, READ)
     upload = await read_upload(request, rule=RULES[Purpose.EVIDENCE])
     match = await Evidence.filter(
         filing_id=filing.id, sha256=upload.blob.sha256, removed_at__isnull=True
@@ -574,16 +434,17 @@ async def verify_evidence(request: web.Request) -> EvidenceVerifyOut:
     "Submit: route to the competent court (forwarding if needed)",
     response=FilingOut,
     tags=TAGS,
-    errors=(404, 409, 422),
+    errors=(404, 409, 422, 429),
 )
 async def submit_filing(request: web.Request) -> FilingOut:
     principal = require_principal(request)
+    await _limit(request, "submissions", SUBMISSIONS_PER_HOUR)
     async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, EDIT, conn)
+        filing, _, _ = await authorize(request, EDIT, conn)
         await svc.submit(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing
         )
-    return await _detail(request, filing)
+    return await detail(request, filing)
 
 
 @routes.post("/filings/{filing_id}/resubmit")
@@ -596,231 +457,8 @@ async def submit_filing(request: web.Request) -> FilingOut:
 async def resubmit_filing(request: web.Request) -> FilingOut:
     principal = require_principal(request)
     async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, EDIT, conn)
+        filing, _, _ = await authorize(request, EDIT, conn)
         await svc.resubmit(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing
         )
-    return await _detail(request, filing)
-
-
-# -------------------------------------------------------------------------------- review
-
-
-@routes.get("/review-queue")
-@endpoint(
-    "Filings waiting for review at my court, oldest deadline first",
-    query=MineQuery,
-    response=ReviewPage,
-    roles={Role.CLERK, Role.COURT_ADMIN},
-    tags=TAGS,
-)
-async def review_queue(request: web.Request, *, query: MineQuery) -> ReviewPage:
-    principal = require_principal(request)
-    offset = int(query.cursor) if query.cursor and query.cursor.isdigit() else 0
-    rows = (
-        await Filing.filter(
-            competent_court_code=principal.court_code,
-            status__in=[s.value for s in PENDING_REVIEW],
-        )
-        .order_by("decision_due_on", "received_at", "id")
-        .offset(offset)
-        .limit(query.limit + 1)
-    )
-    today = china_date(utcnow())
-    items = []
-    for f in rows[: query.limit]:
-        days, near, over = time_left(f.decision_due_on, today)
-        items.append(
-            ReviewItemOut(
-                id=str(f.id),
-                status=f.status,
-                receiving_court=f.receiving_court_code,
-                cause=f.cause_code,
-                received_at=_iso(f.received_at),
-                clock_started_at=_iso(f.clock_started_at),
-                decision_due_on=str(f.decision_due_on) if f.decision_due_on else None,
-                days_left=days,
-                near_limit=near,
-                over_limit=over,
-            )
-        )
-    more = len(rows) > query.limit
-    return ReviewPage(items=items, next_cursor=str(offset + query.limit) if more else None)
-
-
-@routes.post("/filings/{filing_id}/corrections")
-@endpoint(
-    "Request corrections: one notice listing every item",
-    body=CorrectionIn,
-    response=CorrectionOut,
-    status=201,
-    tags=TAGS,
-    errors=(404, 409, 422),
-)
-async def request_correction(request: web.Request, *, body: CorrectionIn) -> CorrectionOut:
-    principal = require_principal(request)
-    async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, REVIEW, conn)
-        notice = await svc.request_correction(
-            conn,
-            request.config_dict[AUDIT],
-            request_actor(request),
-            principal,
-            filing,
-            body.items,
-            body.deadline_days,
-        )
-    return CorrectionOut(
-        id=str(notice.id),
-        items=notice.items,
-        deadline=str(notice.deadline),
-        issued_at=_iso(notice.issued_at) or "",
-        answered_at=None,
-    )
-
-
-@routes.post("/filings/{filing_id}/register")
-@endpoint(
-    "Register the case: case number and fee notice",
-    response=FilingOut,
-    tags=TAGS,
-    errors=(404, 409),
-)
-async def register_filing(request: web.Request) -> FilingOut:
-    principal = require_principal(request)
-    async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, REVIEW, conn)
-        await svc.register(
-            conn, request.config_dict[AUDIT], request_actor(request), principal, filing
-        )
-    return await _detail(request, filing)
-
-
-@routes.post("/filings/{filing_id}/refuse")
-@endpoint(
-    "Refuse registration, with reasons (appealable)",
-    body=RefuseIn,
-    response=FilingOut,
-    tags=TAGS,
-    errors=(404, 409),
-)
-async def refuse_filing(request: web.Request, *, body: RefuseIn) -> FilingOut:
-    principal = require_principal(request)
-    async with in_transaction() as conn:
-        filing, _, _ = await _authorize(request, REVIEW, conn)
-        await svc.refuse(
-            conn, request.config_dict[AUDIT], request_actor(request), principal, filing, body.reason
-        )
-    return await _detail(request, filing)
-
-
-@routes.post("/filings/{filing_id}/assignment")
-@endpoint(
-    "Assign the judge and clerk (court administrator)",
-    body=AssignIn,
-    response=FilingOut,
-    tags=TAGS,
-    errors=(404, 409, 422),
-)
-async def assign_staff(request: web.Request, *, body: AssignIn) -> FilingOut:
-    principal = require_principal(request)
-    judge = _uuid(body.judge_id, "judge_id") if body.judge_id else None
-    clerk = _uuid(body.clerk_id, "clerk_id") if body.clerk_id else None
-    async with in_transaction() as conn:
-        filing, access, _ = await _authorize(request, ASSIGN, conn)
-        await svc.assign(
-            conn,
-            request.config_dict[AUDIT],
-            request_actor(request),
-            principal,
-            filing,
-            access,
-            judge,
-            clerk,
-        )
-    return await _detail(request, filing)
-
-
-# --------------------------------------------------------------------------- case record
-
-
-@routes.get("/filings/{filing_id}/timeline")
-@endpoint("The case record's timeline", response=TimelineOut, tags=TAGS)
-async def timeline(request: web.Request) -> TimelineOut:
-    principal = require_principal(request)
-    filing, _, _ = await _authorize(request, READ)
-    events = CaseEvent.filter(filing_id=filing.id)
-    if not principal.is_court_staff:
-        events = events.filter(visibility="all")
-    return TimelineOut(
-        items=[
-            CaseEventOut(
-                kind=e.kind,
-                at=_iso(e.at) or "",
-                actor_id=str(e.actor_id) if e.actor_id else None,
-                details=e.details,
-            )
-            for e in await events.order_by("at", "id")
-        ]
-    )
-
-
-@routes.get("/cases")
-@endpoint(
-    "Find a case by its number (either bracket form)",
-    query=CaseNumberQuery,
-    response=FilingSummaryOut,
-    tags=TAGS,
-    errors=(404, 422),
-)
-async def find_case(request: web.Request, *, query: CaseNumberQuery) -> FilingSummaryOut:
-    number = str(parse_case_number(query.number))
-    filing = await Filing.get_or_none(case_number=number)
-    if filing is None:
-        raise NotFound("no such case")
-    access, _ = await load_access(filing)
-    request.config_dict[POLICY].check(require_principal(request), READ, RESOURCE, access)
-    return _summary(filing)
-
-
-@routes.post("/cases/claim")
-@endpoint(
-    "Link my account to my party in a case (Online Litigation Rules Art. 10)",
-    body=ClaimIn,
-    response=FilingSummaryOut,
-    tags=TAGS,
-    errors=(404, 422),
-)
-async def claim_case(request: web.Request, *, body: ClaimIn) -> FilingSummaryOut:
-    from identity.realname import get_real_name
-
-    principal = require_principal(request)
-    number = str(parse_case_number(body.case_number))
-    record = await get_real_name(principal.account_id)
-    async with in_transaction() as conn:
-        filing = await Filing.get_or_none(case_number=number, using_db=conn)
-        if filing is None or record is None:
-            raise NotFound("no such case")
-        party = (
-            await Party.filter(
-                filing_id=filing.id, id_number_hash=record.id_number_hash, account_id__isnull=True
-            )
-            .using_db(conn)
-            .first()
-        )
-        if party is None:
-            raise NotFound("no such case")
-        party.account_id = principal.account_id
-        await party.save(using_db=conn, update_fields=["account_id"])
-        await svc.add_event(
-            conn, filing, "party_linked", principal.account_id, {"role": party.role}
-        )
-        await request.config_dict[AUDIT].record(
-            conn,
-            request_actor(request),
-            "filing.claim",
-            RESOURCE,
-            str(filing.id),
-            {"party_id": str(party.id)},
-        )
-    return _summary(filing)
+    return await detail(request, filing)

@@ -307,9 +307,11 @@ def create_fees_app() -> web.Application:
 
 def create_app() -> web.Application:
     """Mounted at /api/v1/filing/."""
-    from filing.filing_routes import routes as workflow_routes
+    from filing.filing_routes import routes as drafting_routes
+    from filing.review_routes import routes as review_routes
 
     app = web.Application()
     app.add_routes(filing_routes)
-    app.add_routes(workflow_routes)
+    app.add_routes(drafting_routes)
+    app.add_routes(review_routes)
     return app

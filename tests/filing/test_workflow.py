@@ -504,3 +504,48 @@ async def test_party_appoints_and_revokes_a_lawyer(
     assert (await _ok(await client.get(url, headers=p_headers)))["representations"][0]["revoked_at"]
     listed = await _ok(await client.get(f"{API}/filings", headers=l_headers))
     assert listed["items"] == []
+
+
+async def test_creating_drafts_is_rate_limited(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    from filing.filing_routes import DRAFTS_PER_HOUR
+
+    _, headers = await accounts.headers(Role.LITIGANT)
+    body = {"court": "浙0281", "cause": "4.cont.loan.private"}
+    for _ in range(DRAFTS_PER_HOUR):
+        assert (await client.post(f"{API}/filings", json=body, headers=headers)).status == 201
+    limited = await client.post(f"{API}/filings", json=body, headers=headers)
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_court_only_events_are_hidden_from_parties(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    _, headers = await accounts.headers(Role.LITIGANT)
+    _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
+    _, admin = await accounts.headers(Role.COURT_ADMIN, court_code="浙0281")
+    judge, _ = await accounts.headers(Role.JUDGE, court_code="浙0281")
+    draft = await _draft(client, headers, court="浙0281")
+    url = f"{API}/filings/{draft['id']}"
+    for body in (
+        person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+        person("defendant", DEFENDANT_ID, "330281"),
+    ):
+        await _ok(await client.post(f"{url}/parties", json=body, headers=headers), 201)
+    await _ok(await client.post(f"{url}/submit", headers=headers))
+    early = await client.post(f"{url}/assignment", json={"judge_id": str(judge.id)}, headers=admin)
+    assert early.status == 409
+    await _ok(await client.post(f"{url}/register", headers=clerk))
+    await _ok(
+        await client.post(f"{url}/assignment", json={"judge_id": str(judge.id)}, headers=admin)
+    )
+    party_kinds = [
+        e["kind"]
+        for e in (await _ok(await client.get(f"{url}/timeline", headers=headers)))["items"]
+    ]
+    court_kinds = [
+        e["kind"] for e in (await _ok(await client.get(f"{url}/timeline", headers=clerk)))["items"]
+    ]
+    assert "assigned" in court_kinds and "assigned" not in party_kinds
+    assert "forwarded" not in court_kinds  # filed at the competent court itself
