@@ -549,3 +549,33 @@ async def test_court_only_events_are_hidden_from_parties(
     ]
     assert "assigned" in court_kinds and "assigned" not in party_kinds
     assert "forwarded" not in court_kinds  # filed at the competent court itself
+
+
+async def test_concurrent_submissions_and_registrations(
+    client: Client, app: web.Application, accounts: Any, seeded: None
+) -> None:
+    import asyncio
+
+    _, headers = await accounts.headers(Role.LITIGANT)
+    _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
+    urls = []
+    for _ in range(3):
+        draft = await _draft(client, headers, court="浙0281")
+        url = f"{API}/filings/{draft['id']}"
+        for body in (
+            person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+            person("defendant", DEFENDANT_ID, "330281"),
+        ):
+            await _ok(await client.post(f"{url}/parties", json=body, headers=headers), 201)
+        urls.append(url)
+    # The same filing submitted twice at once: one wins, the other sees the new state.
+    both = await asyncio.gather(
+        *(client.post(f"{urls[0]}/submit", headers=headers) for _ in range(2))
+    )
+    assert sorted(r.status for r in both) == [200, 409]
+    for url in urls[1:]:
+        await _ok(await client.post(f"{url}/submit", headers=headers))
+    registered = await asyncio.gather(*(client.post(f"{u}/register", headers=clerk) for u in urls))
+    numbers = sorted([(await r.json())["case_number"] for r in registered])
+    year = china_date(datetime.now(UTC)).year
+    assert numbers == [f"({year})浙0281民初{n}号" for n in (1, 2, 3)]
