@@ -21,6 +21,7 @@ from backend.storage.http import read_upload
 from backend.storage.purposes import RULES, Purpose
 from backend.storage.service import register_file
 from filing import filings as svc
+from filing import review
 from filing.access import (
     EDIT,
     READ,
@@ -458,7 +459,7 @@ async def resubmit_filing(request: web.Request) -> FilingOut:
     principal = require_principal(request)
     async with in_transaction() as conn:
         filing, _, _ = await authorize(request, EDIT, conn)
-        await svc.resubmit(
+        await review.resubmit(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing
         )
     return await detail(request, filing)

@@ -12,6 +12,7 @@ from backend.auth.principal import Role
 from backend.errors import NotFound
 from backend.http import endpoint, request_actor, require_principal
 from filing import filings as svc
+from filing import review
 from filing.access import (
     ASSIGN,
     READ,
@@ -116,7 +117,7 @@ async def request_correction(request: web.Request, *, body: CorrectionIn) -> Cor
     principal = require_principal(request)
     async with in_transaction() as conn:
         filing, _, _ = await authorize(request, REVIEW, conn)
-        notice = await svc.request_correction(
+        notice = await review.request_correction(
             conn,
             request.config_dict[AUDIT],
             request_actor(request),
@@ -145,7 +146,7 @@ async def register_filing(request: web.Request) -> FilingOut:
     principal = require_principal(request)
     async with in_transaction() as conn:
         filing, _, _ = await authorize(request, REVIEW, conn)
-        await svc.register(
+        await review.register(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing
         )
     return await detail(request, filing)
@@ -163,7 +164,7 @@ async def refuse_filing(request: web.Request, *, body: RefuseIn) -> FilingOut:
     principal = require_principal(request)
     async with in_transaction() as conn:
         filing, _, _ = await authorize(request, REVIEW, conn)
-        await svc.refuse(
+        await review.refuse(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing, body.reason
         )
     return await detail(request, filing)
@@ -183,7 +184,7 @@ async def assign_staff(request: web.Request, *, body: AssignIn) -> FilingOut:
     clerk = uuid_field(body.clerk_id, "clerk_id") if body.clerk_id else None
     async with in_transaction() as conn:
         filing, access, _ = await authorize(request, ASSIGN, conn)
-        await svc.assign(
+        await review.assign(
             conn,
             request.config_dict[AUDIT],
             request_actor(request),
