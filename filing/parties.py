@@ -14,6 +14,7 @@ from filing.models import Filing, Party
 from filing.schemas import PartyIn, PartyOut
 from identity.credit_code import parse_credit_code
 from identity.idcard import InvalidIdentifier, mask_resident_id, parse_resident_id
+from identity.models import Organisation, RealName, RealNameStatus
 
 # Same context as identity's real-name records, so a party's lookup hash matches the hash of the
 # person's own real-name record (Online Litigation Rules Art. 10: the defendant links to the case).
@@ -63,6 +64,38 @@ def party_values(body: PartyIn, cipher: FieldCipher) -> dict[str, Any]:
     return values
 
 
+async def check_is_me(conn: BaseDBAsyncClient, values: dict[str, Any], account_id: UUID) -> None:
+    """A party linked to the caller's account must be the caller (Online Litigation Rules Art. 7):
+    a person by their verified real-name record, an organisation by its legal representative."""
+    if values["kind"] == "natural":
+        record = (
+            await RealName.filter(account_id=account_id, status=RealNameStatus.VERIFIED.value)
+            .using_db(conn)
+            .first()
+        )
+        if record is None or record.id_number_hash != values["id_number_hash"]:
+            raise _field(
+                "is_me",
+                "realname_mismatch",
+                "only a party whose ID number matches your verified real name can be you / "
+                "只能关联与您实名认证身份一致的当事人",
+            )
+        return
+    if (
+        not await Organisation.filter(
+            credit_code=values["credit_code"], legal_representative_id=account_id
+        )
+        .using_db(conn)
+        .exists()
+    ):
+        raise _field(
+            "is_me",
+            "not_legal_representative",
+            "you are not the registered legal representative of this organisation / "
+            "您不是该组织登记的法定代表人",
+        )
+
+
 async def create_party(
     conn: BaseDBAsyncClient,
     filing: Filing,
@@ -71,6 +104,8 @@ async def create_party(
     account_id: UUID | None,
 ) -> Party:
     values = party_values(body, cipher)
+    if account_id is not None:
+        await check_is_me(conn, values, account_id)
     return await Party.create(
         id=uuid4(), filing=filing, account_id=account_id, using_db=conn, **values
     )

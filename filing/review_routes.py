@@ -54,6 +54,8 @@ from filing.workflow import (
     time_left,
     utcnow,
 )
+from identity.models import RealNameStatus
+from identity.realname import get_real_name
 
 routes = web.RouteTableDef()
 TAGS = ("filing",)
@@ -248,14 +250,12 @@ async def find_case(request: web.Request, *, query: CaseNumberQuery) -> FilingSu
     errors=(404, 422),
 )
 async def claim_case(request: web.Request, *, body: ClaimIn) -> FilingSummaryOut:
-    from identity.realname import get_real_name
-
     principal = require_principal(request)
     number = str(parse_case_number(body.case_number))
     record = await get_real_name(principal.account_id)
     async with in_transaction() as conn:
         filing = await Filing.get_or_none(case_number=number, using_db=conn)
-        if filing is None or record is None:
+        if filing is None or record is None or record.status != RealNameStatus.VERIFIED.value:
             raise NotFound("no such case")
         party = (
             await Party.filter(

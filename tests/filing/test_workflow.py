@@ -19,12 +19,14 @@ from filing.workflow import china_date
 from identity.idcard import CHINA_TZ
 from identity.models import RealName
 from tests.filing.workflow_helpers import (
+    COMPANY_CODE,
     DEFENDANT_ID,
     PDF,
     PLAINTIFF_ID,
     form,
     person,
     seed,
+    verify_real_name,
 )
 
 Client = Any
@@ -57,7 +59,8 @@ async def _draft(client: Client, headers: dict[str, str], **extra: Any) -> dict[
 async def test_full_filing_round(
     client: Client, app: web.Application, accounts: Any, seeded: None
 ) -> None:
-    _plaintiff, p_headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, p_headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     defendant, d_headers = await accounts.headers(Role.LITIGANT)
     _, outsider = await accounts.headers(Role.LITIGANT)
     _, receiving_clerk = await accounts.headers(Role.CLERK, court_code="浙0106")
@@ -210,6 +213,11 @@ async def test_full_filing_round(
             birth_date=datetime(1990, 1, 1).date(),
             sex="female",
         )
+    claim = {"case_number": registered["case_number"]}
+    # Not yet verified (face or in-person check pending): no link.
+    assert (await client.post(f"{API}/cases/claim", json=claim, headers=d_headers)).status == 404
+    with app[DATABASE].activate():
+        await RealName.filter(account_id=defendant.id).update(status="verified")
     assert (
         await client.post(
             f"{API}/cases/claim", json={"case_number": registered["case_number"]}, headers=outsider
@@ -350,6 +358,20 @@ async def test_bad_input_is_refused_and_nothing_half_saved(
     }
     bad_code = await client.post(f"{url}/parties", json=company, headers=headers)
     assert bad_code.status == 422 and (await bad_code.json())["errors"][0]["field"] == "credit_code"
+    # Linking a party to yourself needs your verified real name to match it.
+    not_me = await client.post(
+        f"{url}/parties",
+        json=person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+        headers=headers,
+    )
+    assert not_me.status == 422 and (await not_me.json())["errors"][0]["field"] == "is_me"
+    company_me = await client.post(
+        f"{url}/parties",
+        json={**company, "credit_code": COMPANY_CODE, "is_me": True},
+        headers=headers,
+    )
+    assert company_me.status == 422
+    assert (await company_me.json())["code"] == "not_legal_representative"
     html = await client.post(
         f"{url}/evidence",
         data=form(b"<!doctype html><script>x</script>", "a.pdf", title="x"),
@@ -369,7 +391,8 @@ async def test_bad_input_is_refused_and_nothing_half_saved(
 async def test_duplicate_submission_with_the_same_key(
     client: Client, app: web.Application, accounts: Any, seeded: None
 ) -> None:
-    _, headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     draft = await _draft(client, headers)
     url = f"{API}/filings/{draft['id']}"
     await _ok(
@@ -404,7 +427,8 @@ async def test_duplicate_submission_with_the_same_key(
 async def test_refusal_and_internet_court_routing(
     client: Client, app: web.Application, accounts: Any, seeded: None
 ) -> None:
-    _, headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     _, hz_clerk = await accounts.headers(Role.CLERK, court_code="浙0192")
     draft = await _draft(
         client, headers, court="浙0281", cause="4.cont.sale.online", claim_amount="3000"
@@ -438,7 +462,8 @@ async def test_refusal_and_internet_court_routing(
 async def test_party_appoints_and_revokes_a_lawyer(
     client: Client, app: web.Application, accounts: Any, seeded: None
 ) -> None:
-    _, p_headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, p_headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     lawyer, l_headers = await accounts.headers(Role.LAWYER)
     not_lawyer, _ = await accounts.headers(Role.LITIGANT)
     draft = await _draft(client, p_headers, court="浙0281")
@@ -522,7 +547,8 @@ async def test_creating_drafts_is_rate_limited(
 async def test_court_only_events_are_hidden_from_parties(
     client: Client, app: web.Application, accounts: Any, seeded: None
 ) -> None:
-    _, headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
     _, admin = await accounts.headers(Role.COURT_ADMIN, court_code="浙0281")
     judge, _ = await accounts.headers(Role.JUDGE, court_code="浙0281")
@@ -556,7 +582,8 @@ async def test_concurrent_submissions_and_registrations(
 ) -> None:
     import asyncio
 
-    _, headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
     urls = []
     for _ in range(3):

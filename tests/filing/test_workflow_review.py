@@ -14,7 +14,15 @@ from backend.auth.principal import Role
 from backend.settings import Settings
 from filing.models import Evidence, Filing
 from filing.workflow import china_date, time_left
-from tests.filing.workflow_helpers import DEFENDANT_ID, PDF, PLAINTIFF_ID, form, person, seed
+from tests.filing.workflow_helpers import (
+    DEFENDANT_ID,
+    PDF,
+    PLAINTIFF_ID,
+    form,
+    person,
+    seed,
+    verify_real_name,
+)
 
 Client = Any
 API = "/api/v1/filing"
@@ -60,7 +68,8 @@ def test_time_left() -> None:
 async def test_queue_oldest_first_with_flags_and_pages(
     client: Client, app: web.Application, accounts: Any, seeded: None
 ) -> None:
-    _, headers = await accounts.headers(Role.LITIGANT)
+    plaintiff, headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
     _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
     _, litigant_only = await accounts.headers(Role.LITIGANT)
     ids = [await _submitted(client, headers) for _ in range(3)]
