@@ -17,9 +17,9 @@ from backend.auth.models import Account
 from backend.auth.principal import Role
 from backend.errors import NotFound, ValidationFailed
 from backend.http import endpoint, request_actor, require_principal
-from backend.storage.http import read_upload
+from backend.storage.http import file_response, read_upload
 from backend.storage.purposes import RULES, Purpose
-from backend.storage.service import register_file
+from backend.storage.service import get_file, register_file
 from filing import filings as svc
 from filing import review
 from filing.access import (
@@ -406,6 +406,26 @@ async def remove_evidence(request: web.Request) -> None:
             str(filing.id),
             {"evidence_id": str(evidence.id)},
         )
+
+
+@routes.get("/filings/{filing_id}/evidence/{evidence_id}/file")
+@endpoint(
+    "Download an evidence file (as an attachment)",
+    tags=TAGS,
+    response_content={"application/octet-stream": {"schema": {"type": "string"}}},
+    errors=(404,),
+)
+async def evidence_file(request: web.Request) -> web.StreamResponse:
+    filing, _, _ = await authorize(request, READ)
+    try:
+        evidence_id = UUID(request.match_info["evidence_id"])
+    except ValueError:
+        raise NotFound("no such evidence") from None
+    evidence = await Evidence.get_or_none(id=evidence_id, filing_id=filing.id)
+    if evidence is None:
+        raise NotFound("no such evidence")
+    stored = await get_file(evidence.file_id)
+    return await file_response(request, stored.blob.as_stored(), stored.original_name)
 
 
 @routes.post("/filings/{filing_id}/evidence/verify")

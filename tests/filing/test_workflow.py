@@ -104,6 +104,13 @@ async def test_full_filing_round(
     )
     assert evidence["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert evidence["anchor_seq"] > 0
+    download = await client.get(f"{url}/evidence/{evidence['id']}/file", headers=p_headers)
+    assert download.status == 200 and await download.read() == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert (
+        await client.get(f"{url}/evidence/{evidence['id']}/file", headers=outsider)
+    ).status == 404
     verified = await _ok(
         await client.post(f"{url}/evidence/verify", data=form(PDF), headers=p_headers)
     )
