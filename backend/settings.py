@@ -73,6 +73,23 @@ class Settings(BaseSettings):
     sms_base_url: str = "http://127.0.0.1:8930/sms"
     sms_api_key: SecretStr = SecretStr("fake-sms-key")
 
+    # Face verification: a bounded pool (a job beyond workers + queue is refused at once, 429
+    # with Retry-After, instead of queueing behind seconds of CPU work) driving worker processes.
+    face_workers: int = Field(default=2, ge=1, le=16, description="face jobs at once (one a core)")
+    face_queue: int = Field(
+        default=4, ge=0, le=256, description="face jobs admitted beyond the running ones"
+    )
+    face_processes: bool = Field(
+        default=True,
+        description="run dlib in worker processes (its encoder holds the GIL: in threads it "
+        "would stall the event loop)",
+    )
+    face_warm_up: bool | None = Field(
+        default=None,
+        description="start the face workers and load their models at start-up (~1 s); "
+        "default: only in production",
+    )
+
     log_level: str = "INFO"
 
     @field_validator("database_url")
@@ -97,6 +114,10 @@ class Settings(BaseSettings):
     @property
     def should_auto_migrate(self) -> bool:
         return self.auto_migrate if self.auto_migrate is not None else not self.is_postgres
+
+    @property
+    def should_warm_up_faces(self) -> bool:
+        return self.face_warm_up if self.face_warm_up is not None else self.mode is Mode.PRODUCTION
 
     @property
     def effective_blob_dir(self) -> Path:

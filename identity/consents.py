@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from backend.auth.principal import Actor
 from backend.errors import Forbidden, ValidationFailed
 from identity.keys import IdentityDeps
-from identity.models import Consent, ConsentPurpose
+from identity.models import Consent, ConsentPurpose, FaceVerification, LivenessChallenge
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,16 @@ async def set_consent(
         withdrawn = [c.id for c in active]
         if withdrawn:
             await Consent.filter(id__in=withdrawn).using_db(conn).update(withdrawn_at=now)
+        erased = 0
+        if withdrawn and not granted and purpose is ConsentPurpose.BIOMETRIC_FACE:
+            # Withdrawal erases what face checks kept beyond their decisions: the binding to
+            # the accepted ID portrait (identity.face_service) and any open liveness challenge.
+            erased = (
+                await FaceVerification.filter(account_id=account_id, reference_digest__isnull=False)
+                .using_db(conn)
+                .update(reference_digest=None)
+            )
+            await LivenessChallenge.filter(account_id=account_id).using_db(conn).delete()
         consent = None
         if granted:
             consent = await Consent.create(
@@ -192,6 +202,7 @@ async def set_consent(
                     "notice_version": notice.version if granted else None,
                     "superseded_count": len(withdrawn) if granted else 0,
                     "withdrawn_count": 0 if granted else len(withdrawn),
+                    "face_references_erased_count": erased,
                 },
             )
     return consent

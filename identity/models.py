@@ -201,3 +201,70 @@ class LawyerApplication(Model):
     class Meta:
         table = "identity_lawyer_application"
         indexes = (("status", "submitted_at"),)
+
+
+class FacePurpose(StrEnum):
+    REALNAME = "realname"  # first verification of the real-name record (photo match)
+    PRESENCE = "presence"  # step-up: liveness + match before signing or entering a hearing
+
+
+class FaceResult(StrEnum):
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    # The photos or frames could not be used (no face, blurred …): no comparison was made.
+    UNUSABLE = "unusable"
+    # Liveness failed (still photo, actions missing or out of order …).
+    LIVENESS_FAILED = "liveness_failed"
+    # The ID portrait is not the one accepted when the real name was verified.
+    REFERENCE_MISMATCH = "reference_mismatch"
+
+
+class FaceVerification(Model):
+    # One face-check decision (PIPL Art. 19: the decision is kept, never the images or the face
+    # encodings). `reference_digest` is a keyed hash of the ID-portrait *file* accepted at the
+    # real-name match: it ties later presence checks to that portrait without keeping any face
+    # data (it cannot be turned back into an image or used to recognise anyone), and it is erased
+    # when the biometric consent is withdrawn.
+
+    id = fields.UUIDField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "auth.Account", related_name="face_verifications", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharField(max_length=16)
+    result = fields.CharField(max_length=24)
+    # The engine's or the liveness checker's code when refused (no_face, static_sequence …).
+    reason_code = fields.CharField(max_length=32, null=True)
+    # Which input failed: id_portrait, selfie, frame, clip.
+    failed_input = fields.CharField(max_length=16, null=True)
+    distance = fields.FloatField(null=True)
+    threshold = fields.FloatField(null=True)
+    method = fields.CharField(max_length=48)
+    liveness_passed = fields.BooleanField(null=True)
+    liveness_reason = fields.CharField(max_length=32, null=True)
+    challenge_id = fields.UUIDField(null=True)
+    reference_digest = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "identity_face_verification"
+        indexes = (("account_id", "created_at"),)
+
+
+class LivenessChallenge(Model):
+    # A liveness challenge: two actions in order, a single-use nonce (only its hash is kept) and
+    # a short expiry. Consumed with a conditional UPDATE, so a nonce works once across processes.
+
+    id = fields.UUIDField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "auth.Account", related_name="liveness_challenges", on_delete=fields.CASCADE
+    )
+    nonce_hash = fields.CharField(max_length=64)
+    # Comma-separated, in the order asked: "blink,turn_left".
+    actions = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "identity_liveness_challenge"
+        indexes = (("account_id", "expires_at"),)

@@ -19,7 +19,7 @@ from backend.policy import Policy
 from backend.storage.http import file_response, read_upload
 from backend.storage.purposes import RULES, Purpose, UploadRule
 from backend.storage.service import get_file
-from identity import consents, lawyers, phone, realname
+from identity import consents, face_routes, lawyers, phone, realname
 from identity.credit_code import ORGANISATION_TYPES
 from identity.keys import IDENTITY, SMS_CLIENT, WECHAT_CLIENT, IdentityDeps
 from identity.models import (
@@ -750,10 +750,12 @@ async def clients_ctx(app: web.Application) -> AsyncIterator[None]:
         wechat=wechat,
         sms=sms,
     )
-    yield
+    async with face_routes.face_pool(app):
+        yield
 
 
 def create_app() -> web.Application:
     app = web.Application()
     app.add_routes(routes)
+    app.add_routes(face_routes.routes)
     return app

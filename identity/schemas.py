@@ -290,3 +290,110 @@ class ProfileOut(Output):
     real_name: RealNameOut | None
     consents: list[ConsentStateOut]
     lawyer_application: LawyerApplicationOut | None
+
+
+# ---------------------------------------------------------------- face checks
+
+
+class FaceVerificationOut(Output):
+    verification_id: UUID
+    purpose: str = Field(description="realname | presence")
+    result: str = Field(description="match (refusals are answered as problems)")
+    method: str
+    created_at: datetime
+    realname_status: str = Field(description="pending_face | verified")
+    realname_method: str | None = Field(description="face | in_person")
+    realname_verified_at: datetime | None
+
+
+class LivenessActionOut(Output):
+    action: str = Field(description="blink | turn_left | turn_right | open_mouth")
+    prompt_zh: str
+    prompt_en: str
+    prompt_zh_en: str = Field(examples=["请眨眼 / Blink"])
+
+
+class LivenessChallengeOut(Output):
+    challenge_id: UUID
+    nonce: str = Field(description="single use; send it back with the frames")
+    actions: list[LivenessActionOut] = Field(description="do them in this order")
+    expires_at: datetime
+    ttl_s: int
+    min_frames: int
+    max_frames: int
+    mirrored_hint: str = Field(
+        default="send mirrored=true when the frames are mirrored like a selfie preview",
+    )
+
+
+class PresenceTokenOut(Output):
+    verification_id: UUID
+    token_type: str = "Bearer"
+    access_token: str = Field(description="same session, now carrying the presence time")
+    expires_in: int
+    presence_verified_at: datetime
+    presence_valid_until: datetime
+    max_age_s: int
+
+
+class PresenceOut(Output):
+    present: bool
+    presence_verified_at: datetime
+    presence_valid_until: datetime
+    max_age_s: int
+
+
+_IMAGE = {"type": "string", "format": "binary"}
+
+FACE_VERIFY_FORM: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "required": ["id_portrait", "selfie"],
+        "properties": {
+            "id_portrait": {
+                **_IMAGE,
+                "description": "the portrait side of the ID card (or the authority-issued photo), "
+                "JPEG or PNG, at most 8 MiB; keep the file: presence checks ask for the same one",
+            },
+            "selfie": {**_IMAGE, "description": "a photo of your face, JPEG or PNG, at most 8 MiB"},
+        },
+    },
+    "encoding": {
+        "id_portrait": {"contentType": "image/jpeg, image/png"},
+        "selfie": {"contentType": "image/jpeg, image/png"},
+    },
+}
+
+LIVENESS_FORM: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "required": ["nonce", "id_portrait"],
+        "properties": {
+            "nonce": {"type": "string", "description": "from the challenge; sent first"},
+            "mirrored": {
+                "type": "boolean",
+                "default": False,
+                "description": "the frames are mirrored (selfie preview); before any file",
+            },
+            "id_portrait": {
+                **_IMAGE,
+                "description": "the same ID-portrait file accepted at real-name verification",
+            },
+            "clip": {
+                "type": "string",
+                "format": "binary",
+                "description": "MP4 or WebM, at most 6 s and 20 MiB (or send frames)",
+            },
+            "frame": {
+                "type": "array",
+                "items": _IMAGE,
+                "description": "8-60 JPEG/PNG frames in order, about 10 a second, same size",
+            },
+        },
+    },
+    "encoding": {
+        "id_portrait": {"contentType": "image/jpeg, image/png"},
+        "clip": {"contentType": "video/mp4, video/webm"},
+        "frame": {"contentType": "image/jpeg, image/png"},
+    },
+}
