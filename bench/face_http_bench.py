@@ -692,7 +692,7 @@ def main() -> int:
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    command = "python bench/face_http_bench.py " + shlex.join(sys.argv[1:])
+    command = ".venv/bin/python bench/face_http_bench.py " + shlex.join(sys.argv[1:])
 
     data = photos()
     pairs = genuine_pairs(data)
