@@ -281,19 +281,20 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         elapsed = time.perf_counter() - started
         route = request.match_info.route.resource
         route_name = route.canonical if route is not None else "unmatched"
-        request.config_dict[METRICS].observe(request.method, route_name, status, elapsed)
-        principal = request.get(PRINCIPAL)
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "route": route_name,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "sub": principal.subject if principal else None,
-            },
-        )
+        request.app[METRICS].observe(request.method, route_name, status, elapsed)
+        if log.isEnabledFor(logging.INFO):
+            principal = request.get(PRINCIPAL)
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": route_name,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "sub": principal.subject if principal else None,
+                },
+            )
         request_id_var.reset(token)
 
 
@@ -329,7 +330,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("use 'Authorization: Bearer <access token>'")
-        principal = await request.config_dict[AUTH].authenticate(token.strip())
+        principal = await request.app[AUTH].authenticate(token.strip())  # root middleware
     elif not is_public and request.match_info.http_exception is None:
         raise Unauthenticated()
     request[PRINCIPAL] = principal

@@ -64,6 +64,7 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self._latency_children: dict[tuple[str, str, int], Any] = {}
         self.jobs = Counter(
             "jobs_finished_total",
             "Background jobs finished, by kind and outcome",
@@ -72,7 +73,12 @@ class Metrics:
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.latency.labels(method, route, str(status)).observe(seconds)
+        # labels() takes a lock and builds a key on every call; the children are few and fixed.
+        key = (method, route, status)
+        child = self._latency_children.get(key)
+        if child is None:
+            child = self._latency_children[key] = self.latency.labels(method, route, str(status))
+        child.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
