@@ -35,11 +35,12 @@ from PIL import Image, ImageOps
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from common import write_section  # noqa: E402
+
 from identity.face import calibrate, engine  # noqa: E402
 from identity.face.pool import FacePool, PoolBusy  # noqa: E402
 
 FACES = REPO.parent / "shared" / "faces"
-RESULTS = REPO / "bench" / "RESULTS.md"
 START, END = "<!-- face-bench:start -->", "<!-- face-bench:end -->"
 LONG_SIDE = 1600
 
@@ -221,17 +222,6 @@ def render(results: dict[str, object], command: str, quiet: float) -> str:
     )
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="passes over all photo pairs")
@@ -246,7 +236,7 @@ def main() -> int:
     section = render(results, command, quiet)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END)
     return 0
 
 

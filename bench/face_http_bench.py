@@ -39,20 +39,18 @@ import json
 import os
 import platform
 import shlex
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from common import BenchError, free_port, run_checked, stop, tail, wait_ready, write_section
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -323,56 +321,6 @@ class Driver:
         return elapsed
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"server exited with {proc.returncode}; log:\n{tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.1)
-    raise BenchError(f"{url} not ready after {timeout}s; log:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def run_checked(cmd: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BenchError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
 def probe_cmd(port: int, token: str, seconds: float, gap_s: float) -> list[str]:
     return [
         PY,
@@ -604,17 +552,6 @@ def render(r: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, rest_tail = rest.split(END, 1)
-        text = head + section + rest_tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def run_server(
     args: argparse.Namespace,
     mode: str,
@@ -717,7 +654,7 @@ def main() -> int:
     section = render(results, command.strip())
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END)
         print(f"wrote {RESULTS}")
     return 0 if all(ok for _, ok, _ in verdicts(results)) else 1
 

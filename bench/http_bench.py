@@ -22,8 +22,6 @@ import os
 import platform
 import shlex
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -37,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from common import BenchError, free_port, run_checked, stop, tail, wait_ready, write_section
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -129,16 +129,6 @@ class Measurement:
         )
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def pin(cpus: str | None) -> list[str]:
     return ["taskset", "-c", cpus] if cpus else []
 
@@ -152,46 +142,6 @@ def http_get(url: str, token: str | None = None, timeout: float = 2.0) -> tuple[
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"server exited with {proc.returncode}; log:\n{tail(log)}")
-        try:
-            status, _ = http_get(url, timeout=1)
-            if status == 200:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.1)
-    raise BenchError(f"{url} not ready after {timeout}s; log:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def run_checked(cmd: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BenchError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 async def _reset_pg(admin_url: str, name: str) -> None:
@@ -784,16 +734,6 @@ def section(
     return "\n".join(lines)
 
 
-def write_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start, end = current.find(START_MARK), current.find(END_MARK)
-    if start != -1 and end != -1 and end > start:
-        updated = current[:start] + text + current[end + len(END_MARK) :]
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    RESULTS.write_text(updated)
-
-
 def main() -> int:
     if "--_make-token" in sys.argv:
         asyncio.run(_make_token())
@@ -888,7 +828,7 @@ def main() -> int:
     if args.no_write or args.profile_dir:
         print("\n(RESULTS.md not written)")
     else:
-        write_results(section(args, results, info, command))
+        write_section(section(args, results, info, command), START_MARK, END_MARK)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
     failed = [m for m in results if m.errors_total]
     return 1 if failed else 0
