@@ -131,9 +131,18 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     database = await Database.open(settings)
     app[DATABASE] = database
     app[RATE_LIMITER] = RateLimiter(database)
-    keyring = app[KEYRING]
+    try:
+        yield
+    finally:
+        await database.close()
+
+
+async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Token service and session cache; on PostgreSQL, the listener for revocations made by
+    other server processes."""
+    settings, database = app[SETTINGS], app[DATABASE]
     codec = TokenCodec(
-        keyring,
+        app[KEYRING],
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_s=settings.access_token_ttl_s,
@@ -156,7 +165,6 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
-        await database.close()
 
 
 async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -235,7 +243,14 @@ def create_app(settings: Settings) -> web.Application:
     app[JOBS] = build_job_registry(settings)
 
     app.cleanup_ctx.extend(
-        [_database_ctx, _http_client_ctx, _blob_store_ctx, _worker_ctx, _audit_checkpoint_ctx]
+        [
+            _database_ctx,
+            _auth_ctx,
+            _http_client_ctx,
+            _blob_store_ctx,
+            _worker_ctx,
+            _audit_checkpoint_ctx,
+        ]
     )
     app.add_routes(ops)
     app.add_subapp("/api/v1/auth/", auth_routes.create_app())
