@@ -257,6 +257,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/audit/", audit_routes.create_app())
     app.add_subapp("/api/v1/files/", storage_routes.create_app())
     app.cleanup_ctx.append(identity_routes.clients_ctx)
+    app.cleanup_ctx.append(filing_routes.payments_ctx)
     identity_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())

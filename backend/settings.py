@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     wechat_secret: SecretStr = SecretStr("fa4e5ec2e7000000fa4e5ec2e7000000")
     sms_base_url: str = "http://127.0.0.1:8930/sms"
     sms_api_key: SecretStr = SecretStr("fake-sms-key")
+    # WeChat Pay (JSAPI v3); the payment endpoints answer 503 until the key files are configured.
+    wechat_pay_base_url: str = "http://127.0.0.1:8930"
+    wechat_pay_mchid: str = ""
+    wechat_pay_merchant_serial: str = ""
+    wechat_pay_merchant_key_file: Path | None = None
+    wechat_pay_apiv3_key: SecretStr | None = None
+    wechat_pay_platform_serial: str = ""
+    wechat_pay_platform_public_key_file: Path | None = None
 
     # Face verification: a bounded pool (a job beyond workers + queue is refused at once, 429
     # with Retry-After, instead of queueing behind seconds of CPU work) driving worker processes.

@@ -119,6 +119,7 @@ class Filing(Model):
     fee_total = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
     fee_due_on = fields.DateField(null=True)
     fee_quote: dict[str, Any] | None = fields.JSONField(null=True)
+    fee_paid_at = fields.DatetimeField(null=True)  # set by the verified payment notification
     assigned_judge_id = fields.UUIDField(null=True)
     assigned_clerk_id = fields.UUIDField(null=True)
     created_by_id = fields.UUIDField(db_index=True)
@@ -244,3 +245,31 @@ class CaseEvent(Model):
 
     class Meta:
         table = "filing_case_event"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class Payment(Model):
+    # A WeChat Pay (JSAPI) order for a registered case's fee. ``out_trade_no`` is ours (server
+    # chosen), ``transaction_id`` WeChat's, set once the verified notification arrives; the
+    # unique constraint on it makes a duplicate notification change nothing.
+
+    id = fields.UUIDField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="payments", on_delete=fields.CASCADE
+    )
+    out_trade_no = fields.CharField(max_length=32, unique=True)
+    amount_fen = fields.BigIntField()
+    payer_account_id = fields.UUIDField(db_index=True)
+    status = fields.CharField(max_length=16, default=PaymentStatus.PENDING.value)
+    prepay_id = fields.CharField(max_length=128, null=True)
+    transaction_id = fields.CharField(max_length=64, null=True, unique=True)
+    paid_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "filing_payment"

@@ -22,6 +22,7 @@ from filing.fees import (
     quote_fee,
 )
 from filing.models import CauseOfAction, Court, CourtLevel
+from filing.payments import payments_ctx as payments_ctx
 from filing.schemas import (
     CaseNumberOut,
     CaseNumberQuery,
@@ -308,10 +309,12 @@ def create_fees_app() -> web.Application:
 def create_app() -> web.Application:
     """Mounted at /api/v1/filing/."""
     from filing.filing_routes import routes as drafting_routes
+    from filing.payment_routes import routes as payment_routes
     from filing.review_routes import routes as review_routes
 
     app = web.Application()
     app.add_routes(filing_routes)
     app.add_routes(drafting_routes)
     app.add_routes(review_routes)
+    app.add_routes(payment_routes)
     return app
