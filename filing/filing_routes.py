@@ -438,7 +438,7 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
 )
 async def verify_evidence(request: web.Request) -> EvidenceVerifyOut:
     filing, _, _ = await authorize(request, READ)
-    upload = await read_upload(request, rule=RULES[Purpose.EVIDENCE])
+    upload = await read_upload(request, rule=RULES[Purpose.EVIDENCE], keep=False)
     match = await Evidence.filter(
         filing_id=filing.id, sha256=upload.blob.sha256, removed_at__isnull=True
     ).first()

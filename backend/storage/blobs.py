@@ -94,6 +94,8 @@ class BlobReader(ABC):
 class BlobStore(ABC):
     """Where blob bytes live. Metadata (``Blob``/``StoredFile`` rows) is the caller's business."""
 
+    tmp_dir: Path
+
     @abstractmethod
     async def put(
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, allowed: frozenset[FileKind]
@@ -125,6 +127,15 @@ class BlobStore(ABC):
                 yield data[start : start + WRITE_BATCH]
 
         return await self.put(chunks(), max_bytes=max_bytes or len(data), allowed=allowed)
+
+    async def digest(
+        self, chunks: AsyncIterable[bytes], *, max_bytes: int, allowed: frozenset[FileKind]
+    ) -> StoredBlob:
+        """What ``put`` would store — same cap, type check and SHA-256 — keeping nothing (a file
+        a party holds, checked against the record)."""
+        temp, blob = await spool(chunks, tmp_dir=self.tmp_dir, max_bytes=max_bytes, allowed=allowed)
+        remove_quietly(temp)
+        return blob
 
     async def read_bytes(self, sha256: str, *, max_bytes: int) -> bytes:
         """The whole blob in memory, for small files a service must process (an ID photo)."""

@@ -115,8 +115,10 @@ async def read_upload(
     rule: UploadRule | Callable[[Mapping[str, str]], UploadRule],
     field: str = "file",
     text_fields: Collection[str] = (),
+    keep: bool = True,
 ) -> Upload:
-    """Stream the ``field`` file part of a multipart request into the blob store.
+    """Stream the ``field`` file part of a multipart request into the blob store (with
+    ``keep=False`` only hash and type it: the returned blob is not stored).
 
     ``rule`` (allowed kinds and byte cap) may depend on the text fields sent before the file,
     e.g. a ``purpose``; the server-wide ``max_upload_bytes`` caps it. Any other part is refused.
@@ -153,7 +155,7 @@ async def read_upload(
                 raise UnsupportedMediaType("send the file part as plain binary, not encoded")
             current = rule(fields) if callable(rule) else rule
             store = request.config_dict[BLOBS]
-            blob = await store.put(
+            blob = await (store.put if keep else store.digest)(
                 _part_chunks(part),
                 max_bytes=min(current.max_bytes, ceiling),
                 allowed=current.allowed,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from backend.appkeys import DATABASE, KEYRING
+from backend.appkeys import BLOBS, DATABASE, KEYRING
 from backend.auth.principal import Role
 from backend.fieldcrypto import FieldCipher
 from filing.models import CaseEvent, Evidence, Filing, Forwarding
@@ -119,6 +119,9 @@ async def test_full_filing_round(
         await client.post(f"{url}/evidence/verify", data=form(PDF + b"%x\n"), headers=p_headers)
     )
     assert other["matches"] is False
+    # A file checked against the record is hashed, never kept.
+    assert not await app[BLOBS].exists(hashlib.sha256(PDF + b"%x\n").hexdigest())
+    assert await app[BLOBS].exists(hashlib.sha256(PDF).hexdigest())
 
     # Submitted at a court without jurisdiction: routed and forwarded to Yuyao.
     submitted = await _ok(await client.post(f"{url}/submit", headers=p_headers))
