@@ -310,6 +310,7 @@ def create_fees_app() -> web.Application:
 def create_app() -> web.Application:
     """Mounted at /api/v1/filing/."""
     from filing.dashboard_routes import routes as dashboard_routes
+    from filing.fee_relief_routes import routes as fee_relief_routes
     from filing.filing_routes import routes as drafting_routes
     from filing.payment_routes import routes as payment_routes
     from filing.review_routes import routes as review_routes
@@ -320,4 +321,5 @@ def create_app() -> web.Application:
     app.add_routes(review_routes)
     app.add_routes(payment_routes)
     app.add_routes(dashboard_routes)
+    app.add_routes(fee_relief_routes)
     return app
