@@ -14,6 +14,7 @@ from filing import courts
 from filing.activity import activity_ctx as activity_ctx
 from filing.case_numbers import parse_case_number
 from filing.catalogue import CASE_TYPE_CODES, CASE_TYPES_BY_CODE, INTERNET_CATEGORIES_BY_KEY
+from filing.clock import clock_ctx as clock_ctx
 from filing.fees import (
     CASE_TYPES,
     DEFAULT_FEE_SCHEDULE,
