@@ -129,6 +129,7 @@ def _court_info(court: Court) -> CourtInfo:
         region_code=court.region_code,
         name_zh=court.name_zh,
         designated_categories=tuple(court.designated_categories),
+        case_types=tuple(court.case_types),
     )
 
 
@@ -176,13 +177,19 @@ async def submit(
         internet_category=cause.internet_category,
         performance_region=filing.performance_region_code,
         claim_amount=filing.claim_amount,
+        case_type=filing.case_type_code,
     )
-    kwargs = (
-        {} if intermediate_threshold is None else {"intermediate_threshold": intermediate_threshold}
-    )
-    routed = route_filing(courts, routing_input, **kwargs)
+    routed = route_filing(courts, routing_input, intermediate_threshold=intermediate_threshold)
     competent = routed.court.code if routed.court else filing.receiving_court_code
     if routed.court is None:
+        receiving = next(c for c in courts if c.code == filing.receiving_court_code)
+        if not receiving.hears(filing.case_type_code):
+            raise ValidationFailed(
+                f"no court found that hears {filing.case_type_code} cases for these parties: "
+                + "; ".join(r.en for r in routed.reasons),
+                code="no_competent_court",
+                extra={"routing_reasons": [{"zh": r.zh, "en": r.en} for r in routed.reasons]},
+            )
         routed.add("由受理法院审查", "the receiving court reviews the filing")
     filing.competent_court_code = competent
     filing.routing_reasons = [{"zh": r.zh, "en": r.en} for r in routed.reasons]
