@@ -156,8 +156,8 @@ def register_jobs(registry: JobRegistry, settings: Settings) -> None:
 
 
 async def clock_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Start the periodic sweep when this server runs the worker (then it reschedules itself)."""
-    settings = app[SETTINGS]
-    if settings.run_worker:
-        await schedule_sweep(settings)
+    """Make sure the periodic sweep is queued (it then reschedules itself). Every server does it,
+    also one that leaves its jobs to standalone workers (``MC_RUN_WORKER=false``); the per-slot
+    dedupe key keeps it to one job."""
+    await schedule_sweep(app[SETTINGS])
     yield

@@ -156,8 +156,8 @@ async def test_sweep_runs_as_a_periodic_durable_job(
     with app[DATABASE].activate():
         await seed(app)
         filing = await _pending("浙0281", today - timedelta(days=3))
-        await schedule_sweep(settings)  # what a server running the worker does at start
-        await schedule_sweep(settings)  # a second server in the same slot adds nothing
+        # The server queued the sweep at start; a second server in the same slot adds nothing.
+        await schedule_sweep(settings)
         assert await Job.filter(kind=SWEEP_JOB).count() == 1
         assert await app[WORKER].run_once() == 1
         assert await overdue_events(filing) == 1
