@@ -1,0 +1,156 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='ServiceAccess',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('delivery_id', fields.UUIDField(db_index=True)),
+                ('document_id', fields.UUIDField(null=True)),
+                ('account_id', fields.UUIDField(null=True)),
+                ('action', fields.CharField(max_length=16)),
+                ('method', fields.CharField(null=True, max_length=16)),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'service_access', 'app': 'service', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ServiceConsent',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('filing_id', fields.UUIDField()),
+                ('account_id', fields.UUIDField()),
+                ('basis', fields.CharField(max_length=32)),
+                ('evidence', fields.CharField(default='', max_length=300)),
+                ('addresses_enc', fields.BinaryField(null=True)),
+                ('addresses_masked', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('recorded_by_id', fields.UUIDField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('withdrawn_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'service_consent', 'app': 'service', 'indexes': [Index(fields=['filing_id', 'account_id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ServiceDeadline',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('delivery_id', fields.UUIDField(db_index=True)),
+                ('filing_id', fields.UUIDField(db_index=True)),
+                ('account_id', fields.UUIDField(null=True)),
+                ('kind', fields.CharField(max_length=16)),
+                ('article', fields.CharField(max_length=32)),
+                ('days', fields.IntField()),
+                ('start', fields.DateField()),
+                ('due', fields.DateField()),
+                ('rolled_over', fields.BooleanField(default=False)),
+                ('explanation_zh', fields.TextField(unique=False)),
+                ('explanation_en', fields.TextField(unique=False)),
+            ],
+            options={'table': 'service_deadline', 'app': 'service', 'unique_together': (('delivery_id', 'kind'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ServiceTask',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('filing_id', fields.UUIDField(db_index=True)),
+                ('court_code', fields.CharField(max_length=8)),
+                ('case_number', fields.CharField(max_length=64)),
+                ('origin', fields.CharField(default='manual', max_length=32)),
+                ('origin_key', fields.CharField(null=True, unique=True, max_length=128)),
+                ('plan', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('fallback', fields.CharField(max_length=16)),
+                ('escalate_after_s', fields.IntField()),
+                ('created_by_id', fields.UUIDField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'service_task', 'app': 'service', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ServiceDelivery',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('task', fields.ForeignKeyField('service.ServiceTask', source_field='task_id', db_constraint=True, to_field='id', related_name='deliveries', on_delete=OnDelete.CASCADE)),
+                ('filing_id', fields.UUIDField(db_index=True)),
+                ('account_id', fields.UUIDField(null=True, db_index=True)),
+                ('party_id', fields.UUIDField(null=True)),
+                ('recipient_name', fields.CharField(max_length=200)),
+                ('recipient_role', fields.CharField(max_length=16)),
+                ('consent_basis', fields.CharField(null=True, max_length=32)),
+                ('status', fields.CharField(default='pending', max_length=16)),
+                ('stage', fields.SmallIntField(default=0)),
+                ('service_date', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('service_rule', fields.CharField(null=True, max_length=32)),
+                ('service_evidence', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('signed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('signed_method', fields.CharField(null=True, max_length=16)),
+                ('first_opened_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('postal_required_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('postal_reason', fields.CharField(null=True, max_length=32)),
+                ('published_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'service_delivery', 'app': 'service', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ServiceAttempt',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('delivery', fields.ForeignKeyField('service.ServiceDelivery', source_field='delivery_id', db_constraint=True, to_field='id', related_name='attempts', on_delete=OnDelete.CASCADE)),
+                ('channel', fields.CharField(max_length=16)),
+                ('stage', fields.SmallIntField()),
+                ('address_masked', fields.CharField(default='', max_length=100)),
+                ('address_confirmed', fields.BooleanField(default=False)),
+                ('status', fields.CharField(default='sending', max_length=16)),
+                ('gateway_message_id', fields.CharField(null=True, max_length=100)),
+                ('link_id', fields.CharField(null=True, unique=True, max_length=32)),
+                ('detail', fields.CharField(default='', max_length=300)),
+                ('tries', fields.IntField(default=0)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('delivered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'service_attempt', 'app': 'service', 'unique_together': (('delivery', 'channel'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ServiceDocument',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('task', fields.ForeignKeyField('service.ServiceTask', source_field='task_id', db_constraint=True, to_field='id', related_name='documents', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(max_length=32)),
+                ('title_zh', fields.CharField(max_length=100)),
+                ('title_en', fields.CharField(max_length=200)),
+                ('file_id', fields.UUIDField()),
+                ('sha256', fields.CharField(db_index=True, max_length=64)),
+                ('size', fields.BigIntField()),
+                ('position', fields.SmallIntField()),
+            ],
+            options={'table': 'service_document', 'app': 'service', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SignatureCode',
+            fields=[
+                ('account_id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('code_hash', fields.CharField(max_length=255)),
+                ('set_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'service_signature_code', 'app': 'service', 'pk_attr': 'account_id'},
+            bases=['Model'],
+        ),
+    ]
