@@ -82,6 +82,7 @@ class ServiceTask(Model):
     filing_id = fields.UUIDField(db_index=True)
     court_code = fields.CharField(max_length=8)
     case_number = fields.CharField(max_length=64)
+    court_name_zh = fields.CharField(max_length=100)
     origin = fields.CharField(max_length=32, default="manual")
     origin_key = fields.CharField(max_length=128, null=True, unique=True)
     plan: list[list[str]] = fields.JSONField()
@@ -89,6 +90,8 @@ class ServiceTask(Model):
     escalate_after_s = fields.IntField()
     created_by_id = fields.UUIDField(null=True)
     created_at = fields.DatetimeField()
+    # Set by the fan-out job in the transaction that enqueues the deliveries: a re-run sees it.
+    fanned_out_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "service_task"
@@ -135,6 +138,8 @@ class ServiceDelivery(Model):
     first_opened_at = fields.DatetimeField(null=True)
     postal_required_at = fields.DatetimeField(null=True)
     postal_reason = fields.CharField(max_length=32, null=True)
+    postal_served_at = fields.DatetimeField(null=True)
+    postal_tracking = fields.CharField(max_length=64, null=True)
     published_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
 
