@@ -189,7 +189,11 @@ def compute_deadline(start: date, days: int) -> Deadline:
             f"a period is 1 to {MAX_PERIOD_DAYS} days, not {days}", code="period_out_of_range"
         )
     # Art. 85: the start day is not counted, so day 1 is the day after it and day N is start + N.
-    nominal = start + timedelta(days=days)
+    try:
+        nominal = start + timedelta(days=days)
+    except OverflowError:
+        check_covered(date.max)
+        raise
     counting_zh = (
         f"期间开始的日不计算在期间内（《民事诉讼法》第八十五条），自{start.isoformat()}的次日起算，"
         f"第{days}日为{_zh(nominal)}"
