@@ -144,7 +144,7 @@ def check_body(kind: DocumentKind, body: Mapping[str, str]) -> dict[str, str]:
 # ------------------------------------------------------------------------------ layout
 
 
-def _register_font() -> None:
+def register_cjk_font() -> None:
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
@@ -258,7 +258,7 @@ def _body(kind: DocumentKind, ctx: DocumentContext, body: dict[str, str]) -> lis
 def render_document(kind: DocumentKind, context: DocumentContext) -> bytes:
     """The document as a PDF; the same input gives the same bytes."""
     body = check_body(kind, context.body)
-    _register_font()
+    register_cjk_font()
     title_zh, title_en = document_title(kind)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
