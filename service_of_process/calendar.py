@@ -52,6 +52,9 @@ class Deadline:
     nominal_due: date | None = None
     # The rest days the last day moved across (empty unless rolled_over).
     skipped: tuple[date, ...] = ()
+    # Computed for a year whose official notice is not out yet, from the statutory festivals
+    # only (see compute_deadline's allow_provisional); re-check once the notice is published.
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,10 @@ def covered_years() -> range:
     return range(FIRST_COVERED_YEAR, last_covered_year() + 1)
 
 
-def check_covered(day: date) -> None:
+def check_covered(day: date, *, allow_provisional: bool = False) -> None:
     years = covered_years()
+    if allow_provisional and day.year == years.stop:
+        return
     if day.year not in years:
         raise CalendarNotCovered(
             f"China's official holiday calendar for {day.year} is not available; covered years: "
@@ -113,8 +118,11 @@ def _year(year: int) -> _Year:
     )
 
 
-def describe_day(day: date) -> CalendarDay:
-    check_covered(day)
+def describe_day(day: date, *, allow_provisional: bool = False) -> CalendarDay:
+    """What kind of day ``day`` is. With ``allow_provisional``, the year after the last
+    published notice is answered from the library's estimate (statutory festivals, no make-up
+    working days) instead of being refused."""
+    check_covered(day, allow_provisional=allow_provisional)
     year = _year(day.year)
     weekend = day.weekday() >= 5
     if day in year.make_up_working_days:
@@ -159,16 +167,20 @@ def _festivals(days: list[CalendarDay]) -> tuple[list[str], list[str]]:
     return zh, en
 
 
-def _rest_break(day: date) -> list[CalendarDay]:
+def _rest_break(day: date, provisional: bool) -> list[CalendarDay]:
     """The whole run of consecutive rest days containing ``day`` (a non-working day)."""
+    years = range(covered_years().start, covered_years().stop + provisional)
     before: list[CalendarDay] = []
     cursor = day - timedelta(days=1)
-    while cursor.year in covered_years() and not (item := describe_day(cursor)).working:
+    while (
+        cursor.year in years
+        and not (item := describe_day(cursor, allow_provisional=provisional)).working
+    ):
         before.append(item)
         cursor -= timedelta(days=1)
     after: list[CalendarDay] = []
     cursor = day
-    while not (item := describe_day(cursor)).working:
+    while not (item := describe_day(cursor, allow_provisional=provisional)).working:
         after.append(item)
         cursor += timedelta(days=1)
     return [*reversed(before), *after]
@@ -182,8 +194,13 @@ def _en(day: date) -> str:
     return f"{day.isoformat()} ({WEEKDAYS_EN[day.weekday()]})"
 
 
-def compute_deadline(start: date, days: int) -> Deadline:
-    """The last day of a period of ``days`` days starting on ``start`` (CPL Art. 85)."""
+def compute_deadline(start: date, days: int, *, allow_provisional: bool = False) -> Deadline:
+    """The last day of a period of ``days`` days starting on ``start`` (CPL Art. 85).
+
+    Raises CalendarNotCovered when the last day falls in a year whose official holiday notice
+    is not known. With ``allow_provisional``, a last day in the year right after the newest
+    notice is computed from the statutory festivals and marked ``provisional`` instead (the
+    notice comes out in November; a service in December needs an answer before then)."""
     if not 1 <= days <= MAX_PERIOD_DAYS:
         raise ValidationFailed(
             f"a period is 1 to {MAX_PERIOD_DAYS} days, not {days}", code="period_out_of_range"
@@ -202,8 +219,10 @@ def compute_deadline(start: date, days: int) -> Deadline:
         f"The start day {start.isoformat()} is not counted (Civil Procedure Law Art. 85); "
         f"counting from the next day, day {days} is {_en(nominal)}"
     )
-    last = describe_day(nominal)
+    last = describe_day(nominal, allow_provisional=allow_provisional)
+    skipped: tuple[date, ...] = ()
     if last.working:
+        due = nominal
         if last.kind == "make_up_working_day":
             why_zh = "，该日为国务院办公厅节假日安排中的调休上班日，属于工作日，不顺延"
             why_en = (
@@ -213,50 +232,53 @@ def compute_deadline(start: date, days: int) -> Deadline:
         else:
             why_zh = "，为工作日"
             why_en = ", a working day"
-        return Deadline(
-            start=start,
-            days=days,
-            due=nominal,
-            rolled_over=False,
-            explanation_zh=f"{counting_zh}{why_zh}；期间于{nominal.isoformat()}届满。",
-            explanation_en=f"{counting_en}{why_en}; the period ends on {nominal.isoformat()}.",
-            nominal_due=nominal,
-        )
-
-    run = _rest_break(nominal)
-    skipped = tuple(item.day for item in run if item.day >= nominal)
-    due = skipped[-1] + timedelta(days=1)
-    festivals_zh, festivals_en = _festivals(run)
-    if festivals_zh:
-        span_zh = f"{run[0].day.isoformat()}至{run[-1].day.isoformat()}"
-        span_en = f"{run[0].day.isoformat()} – {run[-1].day.isoformat()}"
-        why_zh = f"，处于{'、'.join(festivals_zh)}放假期间（{span_zh}），为法定休假日"
-        why_en = (
-            f", which falls in the {', '.join(festivals_en)} holiday break ({span_en}), "
-            "a public holiday or rest day"
-        )
-    elif last.kind == "rest_day":
-        why_zh = f"，为调休休息日（{last.name_zh}）"
-        why_en = f", a rest day ({last.name_en})"
+        explanation_zh = f"{counting_zh}{why_zh}；期间于{due.isoformat()}届满。"
+        explanation_en = f"{counting_en}{why_en}; the period ends on {due.isoformat()}."
     else:
-        why_zh = "，为周末休息日"
-        why_en = ", a weekend rest day"
-    rule_zh = (
-        "期间届满的最后一日是法定休假日的，以法定休假日后的第一日为期间届满的日期"
-        f"（《民事诉讼法》第八十五条），顺延至下一个工作日{_zh(due)}。"
-    )
-    rule_en = (
-        "; a period whose last day is a public holiday or rest day ends on the first working "
-        f"day after it (Civil Procedure Law Art. 85), so it moves to the next working day "
-        f"{_en(due)}."
-    )
+        run = _rest_break(nominal, allow_provisional)
+        skipped = tuple(item.day for item in run if item.day >= nominal)
+        due = skipped[-1] + timedelta(days=1)
+        festivals_zh, festivals_en = _festivals(run)
+        if festivals_zh:
+            span_zh = f"{run[0].day.isoformat()}至{run[-1].day.isoformat()}"
+            span_en = f"{run[0].day.isoformat()} – {run[-1].day.isoformat()}"
+            why_zh = f"，处于{'、'.join(festivals_zh)}放假期间（{span_zh}），为法定休假日"
+            why_en = f", which falls in the {', '.join(festivals_en)} holiday break ({span_en})"
+        elif last.kind == "rest_day":
+            why_zh = f"，为调休休息日（{last.name_zh}）"
+            why_en = f", a rest day ({last.name_en})"
+        else:
+            why_zh = "，为周末休息日"
+            why_en = ", a weekend rest day"
+        explanation_zh = (
+            f"{counting_zh}{why_zh}；期间届满的最后一日是法定休假日的，以法定休假日后的第一日"
+            f"为期间届满的日期（《民事诉讼法》第八十五条），顺延至下一个工作日{_zh(due)}。"
+        )
+        explanation_en = (
+            f"{counting_en}{why_en}; a period whose last day is a public holiday or rest day "
+            "ends on the first working day after it (Civil Procedure Law Art. 85), so it moves "
+            f"to the next working day {_en(due)}."
+        )
+    unpublished = sorted({d.year for d in (nominal, due)} - set(covered_years()))
+    if unpublished:
+        year = unpublished[0]
+        explanation_zh += (
+            f"（暂定：{year}年节假日安排尚未公布，本结果仅按法定节日推算，未计调休，"
+            "通知公布后须重新核对。）"
+        )
+        explanation_en += (
+            f" (Provisional: the State Council has not published the {year} holiday notice "
+            "yet; this uses the statutory festivals without swapped days and must be checked "
+            "again once the notice is out.)"
+        )
     return Deadline(
         start=start,
         days=days,
         due=due,
-        rolled_over=True,
-        explanation_zh=f"{counting_zh}{why_zh}；{rule_zh}",
-        explanation_en=f"{counting_en}{why_en}{rule_en}",
+        rolled_over=due != nominal,
+        explanation_zh=explanation_zh,
+        explanation_en=explanation_en,
         nominal_due=nominal,
         skipped=skipped,
+        provisional=bool(unpublished),
     )

@@ -38,6 +38,11 @@ class DeadlineQuery(Input):
         examples=["2026-09-16"],
     )
     days: int = Field(ge=1, le=MAX_CALCULATOR_DAYS, description="length of the period in days")
+    provisional: bool = Field(
+        default=False,
+        description="answer for the year after the newest published holiday notice from the "
+        "statutory festivals alone (marked provisional) instead of refusing",
+    )
 
 
 class DeadlineOut(Output):
@@ -46,6 +51,9 @@ class DeadlineOut(Output):
     nominal_due: date = Field(description="start + days, before any roll-over")
     due: date = Field(description="the last day of the period")
     rolled_over: bool = Field(description="the nominal last day was a rest day or holiday")
+    provisional: bool = Field(
+        description="the year's official holiday notice is not published yet; check again"
+    )
     skipped: list[date] = Field(description="rest days and holidays the last day moved across")
     explanation_zh: str
     explanation_en: str
@@ -97,17 +105,19 @@ class CalendarDaysOut(Output):
     description="Civil Procedure Law (2023) Art. 85: the start day is not counted; a last day "
     "on a rest day or public holiday moves to the first working day after it, following the "
     "State Council's yearly holiday notice including make-up working days (调休上班). Years "
-    "without a published notice are refused with `calendar_not_covered`.",
+    "without a published notice are refused with `calendar_not_covered`, except the next one "
+    "when `provisional=true`.",
     errors=(422,),
 )
 async def deadline(request: web.Request, *, query: DeadlineQuery) -> DeadlineOut:
-    result = compute_deadline(query.start, query.days)
+    result = compute_deadline(query.start, query.days, allow_provisional=query.provisional)
     return DeadlineOut(
         start=result.start,
         days=result.days,
         nominal_due=result.nominal_due or result.due,
         due=result.due,
         rolled_over=result.rolled_over,
+        provisional=result.provisional,
         skipped=list(result.skipped),
         explanation_zh=result.explanation_zh,
         explanation_en=result.explanation_en,

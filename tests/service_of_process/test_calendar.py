@@ -2,14 +2,14 @@
 
 Every expected date below is worked out by hand from the State Council General Office's holiday
 notices (国务院办公厅关于…年部分节假日安排的通知):
-- 2024 (国办发明电〔2023〕7号): New Year 1 Jan; Spring Festival 10–17 Feb, work Sun 4 Feb and Sun
+- 2024 (published October 2023): New Year 1 Jan; Spring Festival 10–17 Feb, work Sun 4 Feb and Sun
   18 Feb; Qingming 4–6 Apr, work Sun 7 Apr; Labour Day 1–5 May, work Sun 28 Apr and Sat 11 May;
   Dragon Boat 8–10 Jun; Mid-Autumn 15–17 Sep, work Sat 14 Sep; National Day 1–7 Oct, work Sun
   29 Sep and Sat 12 Oct.
-- 2025 (国办发明电〔2024〕12号): New Year 1 Jan; Spring Festival 28 Jan–4 Feb, work Sun 26 Jan and
+- 2025 (published November 2024): New Year 1 Jan; Spring Festival 28 Jan–4 Feb, work Sun 26 Jan and
   Sat 8 Feb; Qingming 4–6 Apr; Labour Day 1–5 May, work Sun 27 Apr; Dragon Boat 31 May–2 Jun;
   National Day + Mid-Autumn 1–8 Oct, work Sun 28 Sep and Sat 11 Oct.
-- 2026 (国办发明电〔2025〕7号): New Year 1–3 Jan, work Sun 4 Jan; Spring Festival 15–23 Feb, work
+- 2026 (published November 2025): New Year 1–3 Jan, work Sun 4 Jan; Spring Festival 15–23 Feb, work
   Sat 14 Feb and Sat 28 Feb; Qingming 4–6 Apr; Labour Day 1–5 May, work Sat 9 May; Dragon Boat
   19–21 Jun; Mid-Autumn 25–27 Sep; National Day 1–7 Oct, work Sun 20 Sep and Sat 10 Oct.
 CPL (2023) Art. 85: the start day is not counted (day N of a period is start + N days); only a
@@ -373,3 +373,21 @@ def test_due_is_the_first_working_day_on_or_after_the_nominal_last_day(
     assert result.due >= nominal
     assert is_working_day(result.due)
     assert all(not is_working_day(day) for day in days_between(nominal, result.due)[:-1])
+
+
+def test_the_year_after_the_newest_notice_can_be_answered_provisionally() -> None:
+    last = covered_years().stop - 1
+    # 17 Dec + 15 days = 1 Jan of the next year, New Year's Day in every year's calendar.
+    start = date(last, 12, 17)
+    with pytest.raises(CalendarNotCovered):
+        compute_deadline(start, 15)
+    result = compute_deadline(start, 15, allow_provisional=True)
+    assert result.provisional is True
+    assert result.nominal_due == date(last + 1, 1, 1)
+    assert result.rolled_over and result.due > result.nominal_due
+    assert "Provisional" in result.explanation_en and "暂定" in result.explanation_zh
+    # Only the next year: two years ahead is still refused.
+    with pytest.raises(CalendarNotCovered):
+        compute_deadline(date(last + 1, 12, 17), 15, allow_provisional=True)
+    # A deadline inside the published years is never marked provisional.
+    assert compute_deadline(date(last, 3, 2), 15, allow_provisional=True).provisional is False

@@ -33,6 +33,7 @@ async def test_deadline_on_a_make_up_working_day(client: Client) -> None:
     assert status == 200
     # Sat 28 Feb 2026 is a make-up working day (调休上班): the period ends on it.
     assert (body["due"], body["rolled_over"], body["skipped"]) == ("2026-02-28", False, [])
+    assert body["provisional"] is False
 
 
 @pytest.mark.parametrize(
@@ -66,6 +67,18 @@ async def test_deadline_in_an_unpublished_year_is_refused(client: Client) -> Non
     assert body["code"] == "calendar_not_covered"
     assert body["year"] == 2030
     assert body["first_year"] == 2001
+
+
+async def test_deadline_after_the_newest_notice_on_request_is_provisional(client: Client) -> None:
+    status, body, _ = await get(
+        client, "/api/v1/calendar/deadline?start=2026-12-17&days=15&provisional=true"
+    )
+    assert status == 200
+    # 1 Jan 2027 is New Year's Day in the statutory calendar; the 2027 notice is not out.
+    assert body["nominal_due"] == "2027-01-01"
+    assert body["provisional"] is True and body["rolled_over"] is True
+    status, body, _ = await get(client, "/api/v1/calendar/deadline?start=2026-12-17&days=15")
+    assert status == 422 and body["code"] == "calendar_not_covered"
 
 
 async def test_days_lists_rest_days_and_make_up_days(client: Client) -> None:
@@ -115,7 +128,7 @@ async def test_days_bad_range_is_a_problem(client: Client, query: str) -> None:
 async def test_calendar_routes_are_public_and_documented(client: Client) -> None:
     _, spec, _ = await get(client, "/api/v1/openapi.json")
     deadline = spec["paths"]["/api/v1/calendar/deadline"]["get"]
-    assert {p["name"] for p in deadline["parameters"]} == {"start", "days"}
+    assert {p["name"] for p in deadline["parameters"]} == {"start", "days", "provisional"}
     assert not deadline.get("security")
     days = spec["paths"]["/api/v1/calendar/days"]["get"]
     assert {p["name"] for p in days["parameters"]} == {"from", "to"}
