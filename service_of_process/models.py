@@ -202,6 +202,9 @@ class ServiceDeadline(Model):
     start = fields.DateField()
     due = fields.DateField()
     rolled_over = fields.BooleanField(default=False)
+    # The official holiday calendar of the due date's year is not published yet: the due date
+    # is the nominal one and the court must confirm it once the calendar is out.
+    provisional = fields.BooleanField(default=False)
     explanation_zh = fields.TextField()
     explanation_en = fields.TextField()
 

@@ -222,6 +222,7 @@ def _deadline_out(d: ServiceDeadline) -> DeadlineOut:
         start=str(d.start),
         due=str(d.due),
         rolled_over=d.rolled_over,
+        provisional=d.provisional,
         explanation_zh=d.explanation_zh,
         explanation_en=d.explanation_en,
     )

@@ -67,6 +67,7 @@ class DeadlineOut(Output):
     start: str
     due: str
     rolled_over: bool
+    provisional: bool
     explanation_zh: str
     explanation_en: str
 

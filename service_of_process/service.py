@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
@@ -25,7 +25,7 @@ from backend.storage.blobs import BlobStore, StoredBlob
 from backend.storage.service import get_file, register_file
 from backend.storage.sniff import FileKind
 from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Representation
-from service_of_process.calendar import compute_deadline
+from service_of_process.calendar import CalendarNotCovered, compute_deadline
 from service_of_process.consent import RESOURCE, consent_of
 from service_of_process.documents import (
     DocumentContext,
@@ -369,7 +369,21 @@ async def _deadlines(conn: BaseDBAsyncClient, delivery: ServiceDelivery) -> None
     await ServiceDeadline.filter(delivery_id=delivery.id).using_db(conn).delete()
     start = court_date(delivery.service_date)
     for rule in deadline_rules_for(str(k) for k in kinds):
-        deadline = compute_deadline(start, rule.days)
+        try:
+            deadline = compute_deadline(start, rule.days)
+            due, rolled_over, provisional = deadline.due, deadline.rolled_over, False
+            why_zh, why_en = deadline.explanation_zh, deadline.explanation_en
+        except CalendarNotCovered:
+            due, rolled_over, provisional = start + timedelta(days=rule.days), False, True
+            why_zh = (
+                f"自{start.isoformat()}次日起算{rule.days}日，名义届满日{due.isoformat()}；"
+                "该年度官方节假日安排尚未公布，届满日待法院确认"
+            )
+            why_en = (
+                f"{rule.days} days counted from the day after {start.isoformat()}: nominally "
+                f"{due.isoformat()}; that year's official holiday calendar is not published "
+                "yet, so the court must confirm the date"
+            )
         await ServiceDeadline.create(
             id=uuid4(),
             delivery_id=delivery.id,
@@ -378,11 +392,12 @@ async def _deadlines(conn: BaseDBAsyncClient, delivery: ServiceDelivery) -> None
             kind=rule.kind,
             article=rule.article,
             days=rule.days,
-            start=deadline.start,
-            due=deadline.due,
-            rolled_over=deadline.rolled_over,
-            explanation_zh=f"{rule.name_zh}（{rule.article}）：{deadline.explanation_zh}",
-            explanation_en=f"{rule.name_en} ({rule.article}): {deadline.explanation_en}",
+            start=start,
+            due=due,
+            rolled_over=rolled_over,
+            provisional=provisional,
+            explanation_zh=f"{rule.name_zh}（{rule.article}）：{why_zh}",
+            explanation_en=f"{rule.name_en} ({rule.article}): {why_en}",
             using_db=conn,
         )
 

@@ -55,6 +55,7 @@ class Migration(migrations.Migration):
                 ('start', fields.DateField()),
                 ('due', fields.DateField()),
                 ('rolled_over', fields.BooleanField(default=False)),
+                ('provisional', fields.BooleanField(default=False)),
                 ('explanation_zh', fields.TextField(unique=False)),
                 ('explanation_en', fields.TextField(unique=False)),
             ],
