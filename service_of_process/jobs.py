@@ -53,6 +53,7 @@ from service_of_process.models import (
     ServiceDocument,
     ServiceTask,
 )
+from service_of_process.rules import EFFECTIVE_CHANNELS
 from service_of_process.service import (
     JOB_DELIVER,
     JOB_ESCALATE,
@@ -269,7 +270,13 @@ class ServiceRuntime:
                 using_db=conn,
                 update_fields=["status", "detail", "gateway_message_id", "sent_at", "delivered_at"],
             )
-            if status == AttemptStatus.DELIVERED:
+            # Only arrival at an address the recipient gave can fix the service date (Art. 31);
+            # other arrivals are logged evidence, and need no recomputation.
+            if (
+                status == AttemptStatus.DELIVERED
+                and attempt.address_confirmed
+                and attempt.channel in EFFECTIVE_CHANNELS
+            ):
                 await refresh_service(conn, self.audit, attempt.delivery_id)  # type: ignore[attr-defined]
 
     async def _expect_report(self, attempt: ServiceAttempt) -> None:
