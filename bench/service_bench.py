@@ -426,7 +426,8 @@ def section(result: dict[str, Any]) -> str:
             f"{result['email_duplicates']} (in flight at the kill: sent again, recorded once) |",
             f"| SMS accepted by the gateway | {result['sms']} |",
             "",
-            f"Every delivery served exactly once in effect, none lost: **{'yes' if ok else 'NO'}**.",
+            "Every delivery served exactly once in effect, none lost: "
+            f"**{'yes' if ok else 'NO'}**.",
             END,
         ]
     )
