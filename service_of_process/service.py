@@ -143,7 +143,12 @@ async def prepare_generated(
     """Render a template document (off the event loop) and store it; call before the
     transaction that creates the task."""
     loop = asyncio.get_running_loop()
-    pdf = await loop.run_in_executor(None, render_document, kind, context)
+    try:
+        pdf = await loop.run_in_executor(None, render_document, kind, context)
+    except KeyError as exc:
+        raise _invalid(
+            "documents", f"the {kind.value} template needs the field {exc.args[0]!r}"
+        ) from None
     blob = await blobs.put_bytes(pdf, allowed=frozenset({FileKind.PDF}))
     return PreparedDocument(kind=kind, blob=blob)
 
@@ -308,6 +313,61 @@ async def create_service_task(
         },
     )
     return task
+
+
+DEFAULT_PLAN = Plan(
+    stages=((Channel.INAPP, Channel.WECHAT, Channel.SMS, Channel.EMAIL),),
+    fallback=Fallback.POSTAL,
+    escalate_after_s=48 * 3600,
+)
+
+
+async def serve_documents(
+    conn: BaseDBAsyncClient,
+    cipher: FieldCipher,
+    audit: AuditLog,
+    blobs: BlobStore,
+    actor: Actor,
+    *,
+    filing: Filing,
+    documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+    origin: str,
+    origin_key: str,
+    recipients: Sequence[RecipientRef] | None = None,
+    plan: Plan = DEFAULT_PLAN,
+) -> ServiceTask:
+    """What other domains call inside their own transaction: generate the documents from their
+    templates and serve them (by default to every party of the case), once per ``origin_key``.
+
+    e.g. filing registration: ``origin="filing", origin_key=f"filing:{id}:registered"`` with a
+    summons and a notice of response; hearings: a hearing notice; mediation: the statement.
+    The rendered PDFs are stored before the task row; if the caller's transaction rolls back
+    they stay as unreferenced content-addressed blobs, which is harmless.
+    """
+    existing = await ServiceTask.filter(origin_key=origin_key).using_db(conn).first()
+    if existing is not None:
+        return existing
+    prepared = []
+    for kind, fields in documents:
+        context = await document_context(filing, fields)
+        prepared.append(await prepare_generated(blobs, kind, context))
+    if recipients is None:
+        party_ids = (
+            await Party.filter(filing_id=filing.id).using_db(conn).values_list("id", flat=True)
+        )
+        recipients = [RecipientRef(party_id=UUID(str(p))) for p in party_ids]
+    return await create_service_task(
+        conn,
+        cipher,
+        audit,
+        actor,
+        filing=filing,
+        documents=prepared,
+        recipients=recipients,
+        plan=plan,
+        origin=origin,
+        origin_key=origin_key,
+    )
 
 
 # ----------------------------------------------------------------------------- service date
