@@ -323,10 +323,14 @@ async def list_tasks(request: web.Request) -> TaskList:
 async def case_deadlines(request: web.Request) -> CaseDeadlines:
     filing, access = await _case(request, READ)
     query = ServiceDelivery.filter(filing_id=filing.id, service_date__isnull=False)
-    if not _may(request, MANAGE, access):
-        query = query.filter(account_id=require_principal(request).account_id)
+    staff = _may(request, MANAGE, access)
+    me = require_principal(request).account_id
+    # A party and its agents see the deadlines of their own side (the lawyer's dashboard).
+    side = access.side_of(me)
     items: list[CaseDeadlineOut] = []
     for delivery in await query.order_by("created_at"):
+        if not (staff or delivery.account_id == me or delivery.recipient_role in side):
+            continue
         for d in await ServiceDeadline.filter(delivery_id=delivery.id).order_by("kind"):
             items.append(
                 CaseDeadlineOut(

@@ -9,7 +9,7 @@ import hashlib
 import io
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from aiohttp import web
@@ -21,6 +21,7 @@ from backend.audit.models import AuditEvent
 from backend.auth.models import Account
 from backend.auth.principal import Role
 from backend.settings import Settings
+from filing.models import Representation
 from identity.models import ConsentPurpose
 from service_of_process.calendar import compute_deadline
 from service_of_process.models import ServiceAccess, ServiceAttempt, ServiceDelivery
@@ -322,3 +323,43 @@ async def test_bad_task_input_is_refused_and_nothing_is_written(
     assert resp.content_type == "application/problem+json"
     assert any(e["field"].startswith(field) for e in problem.get("errors", [])), problem
     assert await ServiceDelivery.all().count() == 0
+
+
+async def test_an_agent_sees_the_deadlines_of_its_side_only(
+    app: web.Application, client: Client, accounts: Accounts, settings: Settings
+) -> None:
+    case = await make_case(app, accounts)
+    lawyer, lawyer_headers = await accounts.headers(Role.LAWYER)
+    assert case.plaintiff.party and case.defendant.party
+    await Representation.create(
+        id=uuid4(),
+        party=case.plaintiff.party,
+        lawyer_account_id=lawyer.id,
+        power_of_attorney_file_id=uuid4(),
+        granted_at=datetime.now().astimezone(),
+    )
+    await client.post(
+        f"{case.url}/consents/mine", json={"inbox": True}, headers=case.defendant.headers
+    )
+    file_id = await upload_pdf(client, case.clerk.headers)
+    resp = await client.post(
+        f"{case.url}/tasks",
+        json={
+            "documents": [{"kind": "ruling", "file_id": file_id}],
+            "recipients": [
+                {"party_id": str(case.plaintiff.party.id)},
+                {"party_id": str(case.defendant.party.id)},
+            ],
+            "plan": [["inapp", "email"]],
+        },
+        headers=case.clerk.headers,
+    )
+    assert resp.status == 201, await resp.text()
+    await drain(make_worker(app, settings))
+    resp = await client.get(f"{case.url}/deadlines", headers=case.clerk.headers)
+    staff_view = (await resp.json())["items"]
+    assert sorted(d["recipient_role"] for d in staff_view) == ["defendant", "plaintiff"]
+    # CPL Art. 171: 10 days to appeal a ruling.
+    assert {d["days"] for d in staff_view} == {10}
+    resp = await client.get(f"{case.url}/deadlines", headers=lawyer_headers)
+    assert [d["recipient_role"] for d in (await resp.json())["items"]] == ["plaintiff"]
