@@ -630,6 +630,23 @@ async def postal(request: web.Request, *, body: PostalIn) -> DeliveryOut:
     return await _delivery_out(delivery)
 
 
+@routes.get("/postal-tasks")
+@endpoint(
+    "Deliveries waiting for paper service at my court (no consent, no account, or every "
+    "channel failed)",
+    response=DeliveryList,
+    roles={Role.JUDGE, Role.CLERK},
+    tags=TAGS,
+)
+async def postal_tasks(request: web.Request) -> DeliveryList:
+    principal = require_principal(request)
+    tasks = ServiceTask.filter(court_code=principal.court_code or "").values_list("id", flat=True)
+    rows = await ServiceDelivery.filter(
+        task_id__in=list(await tasks), status="postal", postal_served_at__isnull=True
+    ).order_by("postal_required_at", "id")
+    return DeliveryList(items=[await _delivery_out(d) for d in rows[:200]])
+
+
 # ------------------------------------------------------------------------------ short links
 
 

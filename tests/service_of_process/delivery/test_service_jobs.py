@@ -225,6 +225,10 @@ async def test_without_consent_only_inbox_and_a_postal_task(
     assert [a.channel for a in attempts] == ["inapp"]
     assert await Job.filter(kind="service.escalate").count() == 0
 
+    resp = await client.get(f"{SERVICE}/postal-tasks", headers=case.clerk.headers)
+    assert [d["id"] for d in (await resp.json())["items"]] == [delivery["id"]]
+    resp = await client.get(f"{SERVICE}/postal-tasks", headers=case.defendant.headers)
+    assert resp.status == 403
     url = f"{SERVICE}/deliveries/{delivery['id']}"
     bad = {"served_at": "2026-11-20T10:00:00+08:00", "tracking_number": "x"}
     resp = await client.post(f"{url}/postal", json=bad, headers=case.clerk.headers)
@@ -239,6 +243,8 @@ async def test_without_consent_only_inbox_and_a_postal_task(
     assert out["status"] == "served" and out["service_rule"] == "postal"
     assert out["service_date"] == "2026-11-20T02:00:00+00:00"
     assert out["deadlines"][0]["start"] == "2026-11-20"
+    resp = await client.get(f"{SERVICE}/postal-tasks", headers=case.clerk.headers)
+    assert (await resp.json())["items"] == []
     # A litigant cannot record postal service.
     resp = await client.post(f"{url}/postal", json=bad, headers=case.defendant.headers)
     assert resp.status == 403
