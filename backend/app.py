@@ -56,6 +56,9 @@ from filing import routes as filing_routes
 from filing.activity import CASE_ACTIVITY_SOURCES
 from filing.clock import register_jobs as register_filing_jobs
 from identity import routes as identity_routes
+from service_of_process import calendar_routes
+from service_of_process import jobs as service_jobs
+from service_of_process import routes as service_routes
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -223,6 +226,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     standalone worker never meets a kind it does not know (which it would bury as dead)."""
     registry = JobRegistry()
     register_filing_jobs(registry, settings)
+    service_jobs.register_jobs(registry, settings)
     return registry
 
 
@@ -271,4 +275,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())
     filing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/filing/", filing_routes.create_app())
+    service_routes.register_policy(app[POLICY])
+    app.add_subapp("/api/v1/service/", service_routes.create_app())
+    app.add_subapp("/api/v1/calendar/", calendar_routes.create_app())
     return app

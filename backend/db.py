@@ -43,6 +43,7 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("blobs", "backend.storage.models", "backend.storage.migrations"),
     ("identity", "identity.models", "identity.migrations"),
     ("filing", "filing.models", "filing.migrations"),
+    ("service", "service_of_process.models", "service_of_process.migrations"),
 )
 
 

@@ -101,6 +101,19 @@ class Settings(BaseSettings):
         "default: only in production",
     )
 
+    # Electronic service of documents (service_of_process): channel gateways and escalation.
+    service_escalate_after_s: int = Field(
+        default=48 * 3600, ge=1, description="a stage not effective this long: next channel"
+    )
+    service_wechat_template_id: str = "court-service-notice"
+    service_sms_template: str = "service_link"
+    service_smtp_host: str = "127.0.0.1"
+    service_smtp_port: int = 8025
+    service_smtp_from: str = "mobile-court@court.example"
+    service_smtp_starttls: bool = False
+    service_smtp_username: str = ""
+    service_smtp_password: SecretStr | None = None
+
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -52,6 +52,8 @@ DEFAULT_SMS_TEMPLATES: Mapping[str, str] = {
     "case_notice": "【移动微法院】您有案件（{case_number}）的新消息，请登录移动微法院查看。",
     "service_notice": "【移动微法院】{court}向您送达了（{case_number}）的诉讼文书，"
     "请登录移动微法院查收。",
+    "service_link": "【移动微法院】{court}向您送达了（{case_number}）的诉讼文书，"
+    "请点击{link}登录查收。",
 }
 
 API_KEY_HEADER = "X-Api-Key"

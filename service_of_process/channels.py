@@ -1,0 +1,249 @@
+"""Service channels behind one gateway interface, each answering with a delivery report.
+
+- in-app: the platform's own inbox; the notice is there the moment the attempt is recorded;
+- WeChat subscribe message: a courtesy notice through the WeChat API (never legal service);
+- SMS: a text with a short link, through the SMS gateway; its delivery report comes from the
+  gateway (``GET /messages/{id}``), at once or later by a report job;
+- email: over SMTP; the server's acceptance (250 after DATA) is the delivery report, so the
+  configured SMTP server must be the one delivering into the recipient's system (its MX, or a
+  relay whose acceptance the court treats as arrival) — see README.
+
+A gateway raises :class:`GatewayUnavailable` for failures worth retrying (timeouts, 5xx, rate
+limits) and :class:`GatewayRefused` when retrying cannot help (bad address, no WeChat grant).
+Short links carry only an opaque random id; texts carry no personal data beyond the case number.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiohttp
+import aiosmtplib
+
+from backend.errors import AppError, ServiceUnavailable, TooManyRequests
+from backend.settings import Settings
+from identity.sms_client import API_KEY_HEADER, SmsClient
+from identity.wechat_client import WeChatClient
+from service_of_process.models import AttemptStatus, Channel
+
+log = logging.getLogger("mobile_court.service.channels")
+
+
+class GatewayUnavailable(Exception):
+    """A transient failure: the attempt is retried with backoff."""
+
+
+class GatewayRefused(Exception):
+    """A permanent failure for this address: the attempt is marked failed."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What every channel tells the recipient: no personal data beyond the case number."""
+
+    attempt_id: str
+    court_name_zh: str
+    case_number: str
+    titles_zh: tuple[str, ...]
+    link: str  # the short link: public base URL + opaque id
+
+
+@dataclass(frozen=True)
+class Report:
+    status: AttemptStatus  # SENT (no report yet), DELIVERED or FAILED
+    message_id: str | None = None
+    delivered_at: datetime | None = None
+    detail: str = ""
+
+
+class Gateway(Protocol):
+    channel: Channel
+
+    async def send(self, address: str, notice: Notice) -> Report: ...
+
+    async def report(self, message_id: str) -> Report: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class InAppGateway:
+    """The platform inbox: the delivery row itself is the inbox entry, so arrival is immediate."""
+
+    channel = Channel.INAPP
+
+    async def send(self, address: str, notice: Notice) -> Report:
+        return Report(AttemptStatus.DELIVERED, None, _now(), "in the platform inbox")
+
+    async def report(self, message_id: str) -> Report:
+        return Report(AttemptStatus.DELIVERED, message_id, None, "in the platform inbox")
+
+
+def _transient(error: AppError) -> bool:
+    return isinstance(error, ServiceUnavailable | TooManyRequests) or error.status >= 500
+
+
+class WeChatGateway:
+    channel = Channel.WECHAT
+
+    def __init__(self, client: WeChatClient, settings: Settings) -> None:
+        self._client = client
+        self._template_id = settings.service_wechat_template_id
+
+    async def send(self, address: str, notice: Notice) -> Report:
+        title = "、".join(notice.titles_zh)
+        data = {
+            "thing1": title[:20],
+            "thing2": notice.case_number[:20],
+            "time3": _now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        }
+        try:
+            msgid = await self._client.send_subscribe_message(
+                address, self._template_id, data, page="pages/service/index"
+            )
+        except AppError as error:
+            if error.status == 502 and error.code in ("wechat_unavailable", "wechat_busy"):
+                raise GatewayUnavailable(error.code) from None
+            if _transient(error):
+                raise GatewayUnavailable(error.code) from None
+            raise GatewayRefused(error.code) from None
+        # WeChat accepting a subscribe message is all the report there is.
+        return Report(AttemptStatus.DELIVERED, str(msgid), _now(), "courtesy notice sent")
+
+    async def report(self, message_id: str) -> Report:
+        return Report(AttemptStatus.DELIVERED, message_id, None, "courtesy notice sent")
+
+
+class SmsGateway:
+    channel = Channel.SMS
+
+    def __init__(
+        self, client: SmsClient, session: aiohttp.ClientSession, settings: Settings
+    ) -> None:
+        self._client = client
+        self._session = session
+        self._base = settings.sms_base_url.rstrip("/")
+        self._api_key = settings.sms_api_key
+        self._template = settings.service_sms_template
+
+    async def send(self, address: str, notice: Notice) -> Report:
+        try:
+            message_id = await self._client.send(
+                address,
+                self._template,
+                {
+                    "court": notice.court_name_zh,
+                    "case_number": notice.case_number,
+                    "link": notice.link,
+                },
+            )
+        except AppError as error:
+            if _transient(error):
+                raise GatewayUnavailable(error.code) from None
+            raise GatewayRefused(error.code) from None
+        try:
+            return await self.report(message_id)
+        except GatewayUnavailable:
+            return Report(AttemptStatus.SENT, message_id, None, "accepted by the SMS gateway")
+
+    async def report(self, message_id: str) -> Report:
+        """The gateway's delivery report for one message."""
+        try:
+            async with self._session.get(
+                f"{self._base}/messages/{message_id}",
+                headers={API_KEY_HEADER: self._api_key.get_secret_value()},
+            ) as response:
+                status, raw = response.status, await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise GatewayUnavailable(type(exc).__name__) from None
+        if status != 200:
+            raise GatewayUnavailable(f"report HTTP {status}")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise GatewayUnavailable("report not JSON") from None
+        state = data.get("status")
+        if state == "delivered" and isinstance(data.get("delivered_at"), int | float):
+            at = datetime.fromtimestamp(float(data["delivered_at"]), UTC)
+            return Report(AttemptStatus.DELIVERED, message_id, at, "delivery report: delivered")
+        if state == "failed":
+            code = str(data.get("error_code") or "")[:40]
+            return Report(AttemptStatus.FAILED, message_id, None, f"delivery failed {code}".strip())
+        return Report(AttemptStatus.SENT, message_id, None, "accepted by the SMS gateway")
+
+
+class EmailGateway:
+    channel = Channel.EMAIL
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def send(self, address: str, notice: Notice) -> Report:
+        settings = self._settings
+        message = EmailMessage()
+        message["From"] = settings.service_smtp_from
+        message["To"] = address
+        message["Subject"] = f"{notice.court_name_zh}诉讼文书送达通知（{notice.case_number}）"
+        # A stable Message-ID: a re-sent copy after a crash is recognisably the same message.
+        message["Message-ID"] = f"<{notice.attempt_id}@service.mobile-court>"
+        message.set_content(
+            f"{notice.court_name_zh}向您送达了（{notice.case_number}）的诉讼文书："
+            f"{'、'.join(notice.titles_zh)}。\n请点击以下链接，登录移动微法院查收并签收：\n"
+            f"{notice.link}\n\n"
+            "Court documents have been served on you. Sign in to the mobile court to read "
+            f"and sign for them: {notice.link}\n"
+        )
+        password = settings.service_smtp_password
+        try:
+            errors, _ = await aiosmtplib.send(
+                message,
+                hostname=settings.service_smtp_host,
+                port=settings.service_smtp_port,
+                start_tls=settings.service_smtp_starttls,
+                username=settings.service_smtp_username or None,
+                password=password.get_secret_value() if password else None,
+                timeout=15,
+            )
+        except aiosmtplib.SMTPRecipientsRefused:
+            raise GatewayRefused("recipient refused") from None
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise GatewayRefused(f"SMTP {exc.code}") from None
+            raise GatewayUnavailable(f"SMTP {exc.code}") from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise GatewayUnavailable(type(exc).__name__) from None
+        if errors:
+            raise GatewayRefused("recipient refused")
+        return Report(AttemptStatus.DELIVERED, notice.attempt_id, _now(), "accepted by SMTP (250)")
+
+    async def report(self, message_id: str) -> Report:
+        return Report(AttemptStatus.DELIVERED, message_id, None, "accepted by SMTP (250)")
+
+
+@dataclass
+class Gateways:
+    """One gateway per channel, sharing one HTTP session."""
+
+    inapp: InAppGateway
+    wechat: WeChatGateway
+    sms: SmsGateway
+    email: EmailGateway
+
+    @classmethod
+    def create(cls, session: aiohttp.ClientSession, settings: Settings) -> Gateways:
+        return cls(
+            inapp=InAppGateway(),
+            wechat=WeChatGateway(WeChatClient(session, settings), settings),
+            sms=SmsGateway(SmsClient(session, settings), session, settings),
+            email=EmailGateway(settings),
+        )
+
+    def of(self, channel: Channel) -> Gateway:
+        gateway: Gateway = getattr(self, channel.value)
+        return gateway

@@ -1,0 +1,207 @@
+"""Request and response shapes of /api/v1/service/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from backend.schemas import Input, Output
+from service_of_process.documents import DocumentKind
+from service_of_process.models import Channel
+
+
+class DocumentIn(Input):
+    kind: DocumentKind
+    file_id: UUID | None = Field(
+        default=None, description="an uploaded PDF (POST /api/v1/files/?purpose=document)"
+    )
+    template_fields: dict[str, str] | None = Field(
+        default=None,
+        max_length=20,
+        description="generate the document from its template with these fields instead",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DocumentIn:
+        if (self.file_id is None) == (self.template_fields is None):
+            raise ValueError("give either file_id or template_fields")
+        return self
+
+
+class RecipientIn(Input):
+    party_id: UUID | None = None
+    account_id: UUID | None = Field(default=None, description="an agent (lawyer) in the case")
+
+
+class TaskCreate(Input):
+    documents: list[DocumentIn] = Field(min_length=1, max_length=20)
+    recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
+    plan: list[list[Channel]] = Field(
+        min_length=1,
+        max_length=4,
+        description="stages of channels sent together; the next stage only if the previous "
+        "was not effective in time",
+    )
+    fallback: Literal["postal", "public_notice"] = "postal"
+    escalate_after_s: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+
+
+class AttemptOut(Output):
+    channel: str
+    stage: int
+    status: str
+    address_masked: str
+    address_confirmed: bool
+    detail: str
+    sent_at: str | None
+    delivered_at: str | None
+
+
+class DeadlineOut(Output):
+    kind: str
+    article: str
+    days: int
+    start: str
+    due: str
+    rolled_over: bool
+    provisional: bool
+    explanation_zh: str
+    explanation_en: str
+
+
+class DocumentOut(Output):
+    id: str
+    kind: str
+    title_zh: str
+    title_en: str
+    sha256: str
+    size: int
+
+
+class DeliveryOut(Output):
+    id: str
+    task_id: str
+    case_id: str
+    case_number: str
+    court_name_zh: str
+    recipient_name: str
+    recipient_role: str
+    consent_basis: str | None
+    status: str
+    stage: int
+    service_date: str | None
+    service_rule: str | None
+    legal_ground_zh: str
+    legal_ground_en: str
+    signed_at: str | None
+    signed_method: str | None
+    postal_reason: str | None
+    published_at: str | None
+    documents: list[DocumentOut]
+    attempts: list[AttemptOut]
+    deadlines: list[DeadlineOut]
+
+
+class TaskOut(Output):
+    id: str
+    case_id: str
+    case_number: str
+    origin: str
+    plan: list[list[str]]
+    fallback: str
+    escalate_after_s: int
+    created_at: str
+    documents: list[DocumentOut]
+    deliveries: list[DeliveryOut]
+
+
+class TaskList(Output):
+    items: list[TaskOut]
+
+
+class DeliveryList(Output):
+    items: list[DeliveryOut]
+
+
+class CaseDeadlineOut(DeadlineOut):
+    delivery_id: str
+    recipient_name: str
+    recipient_role: str
+    service_date: str
+
+
+class CaseDeadlines(Output):
+    case_id: str
+    items: list[CaseDeadlineOut]
+
+
+class ConsentIn(Input):
+    """The recipient's own explicit consent, with the addresses they give for service."""
+
+    email: str | None = Field(default=None, max_length=254)
+    mobile: str | None = Field(default=None, max_length=20)
+    inbox: bool = Field(default=False, description="the in-app inbox as a service address")
+
+
+class StaffConsentIn(ConsentIn):
+    """Consent the court records: a prior agreement (e.g. a contract clause)."""
+
+    account_id: UUID
+    basis: Literal["prior_agreement", "explicit"] = "prior_agreement"
+    evidence: str = Field(min_length=2, max_length=300)
+
+
+class ConsentOut(Output):
+    id: str
+    case_id: str
+    account_id: str
+    basis: str
+    addresses_masked: dict[str, str]
+    created_at: str
+
+
+class SignIn(Input):
+    signature_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="your personal signature code; without it a face check from the last "
+        "5 minutes is required",
+    )
+
+
+class SignatureCodeIn(Input):
+    code: str = Field(pattern=r"^[0-9]{6}$")
+    current_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+
+class PostalIn(Input):
+    served_at: AwareDatetime
+    tracking_number: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class ProofCheckOut(Output):
+    valid_signature: bool
+    proof_id: str | None = None
+    matches_record: bool = False
+    differences: list[str] = Field(default_factory=list)
+    service_date: str | None = None
+
+
+class DocumentMatchOut(Output):
+    case_number: str
+    task_id: str
+    document_id: str
+    title_zh: str
+    served_at: datetime | None = None
+
+
+class DocumentCheckOut(Output):
+    sha256: str
+    matches: list[DocumentMatchOut]
+
+
+class LinkOut(Output):
+    delivery_id: str

@@ -1,0 +1,565 @@
+"""Service tasks: creating them (from the console or from other domains, inside the caller's
+transaction), fixing the service date from what happened, deadlines, receipts and access logs.
+
+No HTTP here. Delivery itself runs on durable jobs (``service_of_process.jobs``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from backend.audit.service import AuditLog
+from backend.auth.models import Account
+from backend.auth.principal import Actor
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.fieldcrypto import FieldCipher
+from backend.jobs.queue import enqueue
+from backend.storage.blobs import BlobStore, StoredBlob
+from backend.storage.service import get_file, register_file
+from backend.storage.sniff import FileKind
+from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Representation
+from service_of_process.calendar import CalendarNotCovered, compute_deadline
+from service_of_process.consent import RESOURCE, consent_of
+from service_of_process.documents import (
+    DocumentContext,
+    DocumentKind,
+    document_title,
+    render_document,
+)
+from service_of_process.models import (
+    Channel,
+    ConsentBasis,
+    DeliveryStatus,
+    ServiceAccess,
+    ServiceAttempt,
+    ServiceDeadline,
+    ServiceDelivery,
+    ServiceDocument,
+    ServiceRule,
+    ServiceTask,
+)
+from service_of_process.rules import (
+    AttemptFacts,
+    court_date,
+    deadline_rules_for,
+    effective_service,
+)
+
+JOB_FAN_OUT = "service.fan_out"
+JOB_DELIVER = "service.deliver"
+JOB_ESCALATE = "service.escalate"
+JOB_REPORT = "service.report"
+
+ROLE_NAMES_ZH = {
+    "plaintiff": "原告",
+    "defendant": "被告",
+    "third_party": "第三人",
+    "agent": "诉讼代理人",
+}
+
+
+class Fallback(StrEnum):
+    POSTAL = "postal"
+    PUBLIC_NOTICE = "public_notice"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Stages of channels sent together; a stage not effective within ``escalate_after_s``
+    moves to the next; after the last, the fallback."""
+
+    stages: tuple[tuple[Channel, ...], ...]
+    fallback: Fallback
+    escalate_after_s: int
+
+    def check(self) -> None:
+        seen: set[Channel] = set()
+        if not self.stages or any(not stage for stage in self.stages):
+            raise _invalid("plan", "give at least one stage, each with at least one channel")
+        for stage in self.stages:
+            for channel in stage:
+                if channel in seen:
+                    raise _invalid("plan", f"channel {channel.value} appears twice")
+                seen.add(channel)
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document ready to serve: an uploaded file (``file_id``) or a rendered, stored blob."""
+
+    kind: DocumentKind
+    file_id: UUID | None = None
+    blob: StoredBlob | None = None
+
+
+@dataclass(frozen=True)
+class RecipientRef:
+    """A party of the case (``party_id``) or an agent's account (``account_id``)."""
+
+    party_id: UUID | None = None
+    account_id: UUID | None = None
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field}: {message}",
+        errors=[{"location": "body", "field": field, "message": message, "type": "value_error"}],
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ----------------------------------------------------------------------------- documents
+
+
+async def document_context(filing: Filing, body: dict[str, str]) -> DocumentContext:
+    court = await Court.get_or_none(code=filing.competent_court_code or filing.receiving_court_code)
+    cause = await CauseOfAction.get_or_none(code=filing.cause_code)
+    parties = await Party.filter(filing_id=filing.id).order_by("created_at", "id")
+    return DocumentContext(
+        court_name_zh=court.name_zh if court else "",
+        case_number=filing.case_number or "",
+        cause_zh=cause.name_zh if cause else filing.cause_code,
+        # One document for every recipient of the task: it names the parties of the case.
+        recipient_name="、".join(p.name for p in parties),
+        recipient_role_zh="当事人",
+        issued_on=court_date(utcnow()),
+        body=body,
+    )
+
+
+async def prepare_generated(
+    blobs: BlobStore, kind: DocumentKind, context: DocumentContext
+) -> PreparedDocument:
+    """Render a template document (off the event loop) and store it; call before the
+    transaction that creates the task."""
+    loop = asyncio.get_running_loop()
+    try:
+        pdf = await loop.run_in_executor(None, render_document, kind, context)
+    except KeyError as exc:
+        raise _invalid(
+            "documents", f"the {kind.value} template needs the field {exc.args[0]!r}"
+        ) from None
+    blob = await blobs.put_bytes(pdf, allowed=frozenset({FileKind.PDF}))
+    return PreparedDocument(kind=kind, blob=blob)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+async def _recipients(
+    conn: BaseDBAsyncClient, filing: Filing, refs: Sequence[RecipientRef]
+) -> list[tuple[Party | None, UUID | None, str, str]]:
+    """(party, account, name, role) per reference; 422 for anyone not in the case."""
+    if not refs:
+        raise _invalid("recipients", "choose at least one recipient")
+    parties = {p.id: p for p in await Party.filter(filing_id=filing.id).using_db(conn)}
+    reps = await Representation.filter(
+        party__filing_id=filing.id, revoked_at__isnull=True
+    ).using_db(conn)
+    agents = {r.lawyer_account_id for r in reps}
+    out: list[tuple[Party | None, UUID | None, str, str]] = []
+    seen: set[tuple[str, UUID]] = set()
+    for ref in refs:
+        if (ref.party_id is None) == (ref.account_id is None):
+            raise _invalid("recipients", "give either party_id or account_id")
+        if ref.party_id is not None:
+            party = parties.get(ref.party_id)
+            if party is None:
+                raise _invalid("recipients", "not a party of this case")
+            key = ("party", party.id)
+            out.append((party, party.account_id, party.name, party.role))
+        else:
+            assert ref.account_id is not None
+            if ref.account_id not in agents:
+                raise _invalid("recipients", "not an agent in this case")
+            account = await Account.filter(id=ref.account_id).using_db(conn).get()
+            key = ("agent", ref.account_id)
+            out.append((None, ref.account_id, account.display_name, "agent"))
+        if key in seen:
+            raise _invalid("recipients", "a recipient is listed twice")
+        seen.add(key)
+    return out
+
+
+async def create_service_task(
+    conn: BaseDBAsyncClient,
+    cipher: FieldCipher,
+    audit: AuditLog,
+    actor: Actor,
+    *,
+    filing: Filing,
+    documents: Sequence[PreparedDocument],
+    recipients: Sequence[RecipientRef],
+    plan: Plan,
+    origin: str = "manual",
+    origin_key: str | None = None,
+    created_by: UUID | None = None,
+) -> ServiceTask:
+    """Create a service task in the caller's transaction ``conn`` and enqueue its fan-out.
+
+    Other domains call this from their own transaction (filing registration → summons and
+    notice of response; hearings → hearing notice; mediation → statement) with an
+    ``origin_key`` so that a retried caller creates the task once.
+    """
+    if origin_key is not None:
+        existing = await ServiceTask.filter(origin_key=origin_key).using_db(conn).first()
+        if existing is not None:
+            return existing
+    if filing.status != FilingStatus.REGISTERED.value or not filing.case_number:
+        raise Conflict(
+            "only a registered case is served / 案件尚未立案，不能送达", code="case_not_registered"
+        )
+    plan.check()
+    if not documents:
+        raise _invalid("documents", "serve at least one document")
+    people = await _recipients(conn, filing, recipients)
+    court_code = filing.competent_court_code or filing.receiving_court_code
+    court = await Court.filter(code=court_code).using_db(conn).first()
+    now = utcnow()
+    task = await ServiceTask.create(
+        id=uuid4(),
+        filing_id=filing.id,
+        court_code=court_code,
+        case_number=filing.case_number,
+        court_name_zh=court.name_zh if court else court_code,
+        origin=origin,
+        origin_key=origin_key,
+        plan=[[c.value for c in stage] for stage in plan.stages],
+        fallback=plan.fallback.value,
+        escalate_after_s=plan.escalate_after_s,
+        created_by_id=created_by,
+        created_at=now,
+        using_db=conn,
+    )
+    for position, doc in enumerate(documents):
+        if doc.blob is not None:
+            stored = await register_file(
+                conn,
+                blob=doc.blob,
+                original_name=f"{doc.kind.value}.pdf",
+                purpose="service_document",
+                owner_account_id=created_by or task.id,
+            )
+            blob = doc.blob
+        elif doc.file_id is not None:
+            stored = await get_file(doc.file_id, owner_account_id=created_by, conn=conn)
+            blob = stored.blob.as_stored()
+            if blob.kind is not FileKind.PDF:
+                raise _invalid("documents", "served documents must be PDF files")
+        else:
+            raise _invalid("documents", "give a file or a template")
+        title_zh, title_en = document_title(doc.kind)
+        await ServiceDocument.create(
+            id=uuid4(),
+            task=task,
+            kind=doc.kind.value,
+            title_zh=title_zh,
+            title_en=title_en,
+            file_id=stored.id,
+            sha256=blob.sha256,
+            size=blob.size,
+            position=position,
+            using_db=conn,
+        )
+    postal = 0
+    for party, account_id, name, role in people:
+        consent = await consent_of(conn, cipher, filing.id, account_id, party)
+        reason = None
+        if account_id is None:
+            reason = "no_account"
+        elif consent is None:
+            # Art. 29: without consent only the in-app notice goes out, and a clerk serves it
+            # on paper.
+            reason = "no_consent"
+        postal += reason is not None
+        await ServiceDelivery.create(
+            id=uuid4(),
+            task=task,
+            filing_id=filing.id,
+            account_id=account_id,
+            party_id=party.id if party else None,
+            recipient_name=name,
+            recipient_role=role,
+            consent_basis=consent.basis.value if consent else None,
+            status=DeliveryStatus.POSTAL.value if reason else DeliveryStatus.PENDING.value,
+            postal_required_at=now if reason else None,
+            postal_reason=reason,
+            created_at=now,
+            using_db=conn,
+        )
+    await enqueue(conn, JOB_FAN_OUT, {"task_id": str(task.id)}, dedupe_key=f"svc-fan:{task.id}")
+    await audit.record(
+        conn,
+        actor,
+        "service.create_task",
+        RESOURCE,
+        str(filing.id),
+        {
+            "task_id": str(task.id),
+            "documents": [d.kind.value for d in documents],
+            "recipients_count": len(people),
+            "postal_count": postal,
+            "origin": origin,
+        },
+    )
+    return task
+
+
+DEFAULT_PLAN = Plan(
+    stages=((Channel.INAPP, Channel.WECHAT, Channel.SMS, Channel.EMAIL),),
+    fallback=Fallback.POSTAL,
+    escalate_after_s=48 * 3600,
+)
+
+
+async def serve_documents(
+    conn: BaseDBAsyncClient,
+    cipher: FieldCipher,
+    audit: AuditLog,
+    blobs: BlobStore,
+    actor: Actor,
+    *,
+    filing: Filing,
+    documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+    origin: str,
+    origin_key: str,
+    recipients: Sequence[RecipientRef] | None = None,
+    plan: Plan = DEFAULT_PLAN,
+) -> ServiceTask:
+    """What other domains call inside their own transaction: generate the documents from their
+    templates and serve them (by default to every party of the case), once per ``origin_key``.
+
+    e.g. filing registration: ``origin="filing", origin_key=f"filing:{id}:registered"`` with a
+    summons and a notice of response; hearings: a hearing notice; mediation: the statement.
+    The rendered PDFs are stored before the task row; if the caller's transaction rolls back
+    they stay as unreferenced content-addressed blobs, which is harmless.
+    """
+    existing = await ServiceTask.filter(origin_key=origin_key).using_db(conn).first()
+    if existing is not None:
+        return existing
+    prepared = []
+    for kind, fields in documents:
+        context = await document_context(filing, fields)
+        prepared.append(await prepare_generated(blobs, kind, context))
+    if recipients is None:
+        party_ids = (
+            await Party.filter(filing_id=filing.id).using_db(conn).values_list("id", flat=True)
+        )
+        recipients = [RecipientRef(party_id=UUID(str(p))) for p in party_ids]
+    return await create_service_task(
+        conn,
+        cipher,
+        audit,
+        actor,
+        filing=filing,
+        documents=prepared,
+        recipients=recipients,
+        plan=plan,
+        origin=origin,
+        origin_key=origin_key,
+    )
+
+
+# ----------------------------------------------------------------------------- service date
+
+
+async def refresh_service(
+    conn: BaseDBAsyncClient, audit: AuditLog, delivery_id: UUID
+) -> ServiceDelivery:
+    """Recompute the delivery's service date from everything recorded (the earliest effective
+    act or arrival wins), and its deadlines when the date changed. Locks the delivery row."""
+    delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
+    attempts = await ServiceAttempt.filter(delivery_id=delivery_id).using_db(conn)
+    effective = effective_service(
+        consented=delivery.consent_basis is not None,
+        attempts=[
+            AttemptFacts(str(a.id), a.channel, a.status, a.address_confirmed, a.delivered_at)
+            for a in attempts
+        ],
+        signed_at=delivery.signed_at,
+        first_opened_at=delivery.first_opened_at,
+        postal_served_at=delivery.postal_served_at,
+        published_at=delivery.published_at,
+    )
+    if effective is None:
+        return delivery
+    if delivery.service_date == effective.at and delivery.service_rule == effective.rule.value:
+        return delivery
+    first = delivery.service_date is None
+    delivery.service_date = effective.at
+    delivery.service_rule = effective.rule.value
+    delivery.service_evidence = {**effective.evidence, "at": effective.at.isoformat()}
+    if effective.rule is not ServiceRule.PUBLIC_NOTICE:
+        delivery.status = DeliveryStatus.SERVED.value
+    await delivery.save(
+        using_db=conn, update_fields=["service_date", "service_rule", "service_evidence", "status"]
+    )
+    await _deadlines(conn, delivery)
+    await audit.record(
+        conn,
+        Actor.system("service"),
+        "service.served" if first else "service.date_corrected",
+        RESOURCE,
+        str(delivery.filing_id),
+        {
+            "delivery_id": str(delivery.id),
+            "rule": effective.rule.value,
+            "service_date": effective.at.isoformat(),
+        },
+    )
+    return delivery
+
+
+async def _deadlines(conn: BaseDBAsyncClient, delivery: ServiceDelivery) -> None:
+    assert delivery.service_date is not None
+    task_id = delivery.task_id  # type: ignore[attr-defined]
+    kinds = (
+        await ServiceDocument.filter(task_id=task_id).using_db(conn).values_list("kind", flat=True)
+    )
+    await ServiceDeadline.filter(delivery_id=delivery.id).using_db(conn).delete()
+    start = court_date(delivery.service_date)
+    for rule in deadline_rules_for(str(k) for k in kinds):
+        try:
+            deadline = compute_deadline(start, rule.days)
+            due, rolled_over, provisional = deadline.due, deadline.rolled_over, False
+            why_zh, why_en = deadline.explanation_zh, deadline.explanation_en
+        except CalendarNotCovered:
+            due, rolled_over, provisional = start + timedelta(days=rule.days), False, True
+            why_zh = (
+                f"自{start.isoformat()}次日起算{rule.days}日，名义届满日{due.isoformat()}；"
+                "该年度官方节假日安排尚未公布，届满日待法院确认"
+            )
+            why_en = (
+                f"{rule.days} days counted from the day after {start.isoformat()}: nominally "
+                f"{due.isoformat()}; that year's official holiday calendar is not published "
+                "yet, so the court must confirm the date"
+            )
+        await ServiceDeadline.create(
+            id=uuid4(),
+            delivery_id=delivery.id,
+            filing_id=delivery.filing_id,
+            account_id=delivery.account_id,
+            kind=rule.kind,
+            article=rule.article,
+            days=rule.days,
+            start=start,
+            due=due,
+            rolled_over=rolled_over,
+            provisional=provisional,
+            explanation_zh=f"{rule.name_zh}（{rule.article}）：{why_zh}",
+            explanation_en=f"{rule.name_en} ({rule.article}): {why_en}",
+            using_db=conn,
+        )
+
+
+# ----------------------------------------------------------------------------- receipts
+
+
+async def log_access(
+    conn: BaseDBAsyncClient,
+    delivery: ServiceDelivery,
+    account_id: UUID | None,
+    action: str,
+    *,
+    document_id: UUID | None = None,
+    method: str | None = None,
+) -> None:
+    await ServiceAccess.create(
+        delivery_id=delivery.id,
+        document_id=document_id,
+        account_id=account_id,
+        action=action,
+        method=method,
+        at=utcnow(),
+        using_db=conn,
+    )
+
+
+async def sign_receipt(
+    conn: BaseDBAsyncClient,
+    cipher: FieldCipher,
+    audit: AuditLog,
+    actor: Actor,
+    delivery_id: UUID,
+    account_id: UUID,
+    method: str,
+) -> ServiceDelivery:
+    """The recipient signs for the documents (identity already checked by the caller)."""
+    delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
+    if delivery.account_id != account_id:
+        raise NotFound("no such delivery")
+    if delivery.signed_at is not None:
+        return delivery
+    delivery.signed_at = utcnow()
+    delivery.signed_method = method
+    fields = ["signed_at", "signed_method"]
+    if delivery.consent_basis is None:
+        # Art. 29: accepting a completed e-service without objecting is consent.
+        delivery.consent_basis = ConsentBasis.ACCEPTED_WITHOUT_OBJECTION.value
+        fields.append("consent_basis")
+    await delivery.save(using_db=conn, update_fields=fields)
+    await log_access(conn, delivery, account_id, "sign", method=method)
+    await audit.record(
+        conn,
+        actor,
+        "service.sign",
+        RESOURCE,
+        str(delivery.filing_id),
+        {"delivery_id": str(delivery.id), "method": method},
+    )
+    return await refresh_service(conn, audit, delivery.id)
+
+
+async def record_open(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    delivery: ServiceDelivery,
+    account_id: UUID,
+    document_id: UUID,
+    action: str,
+) -> None:
+    """Log an open or download; the recipient's first one is the read receipt."""
+    await log_access(conn, delivery, account_id, action, document_id=document_id)
+    if delivery.account_id == account_id and delivery.first_opened_at is None:
+        updated = (
+            await ServiceDelivery.filter(id=delivery.id, first_opened_at__isnull=True)
+            .using_db(conn)
+            .update(first_opened_at=utcnow())
+        )
+        if updated:
+            await refresh_service(conn, audit, delivery.id)
+
+
+async def record_postal_service(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    actor: Actor,
+    delivery_id: UUID,
+    served_at: datetime,
+    tracking: str,
+) -> ServiceDelivery:
+    delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
+    if delivery.status != DeliveryStatus.POSTAL.value:
+        raise Conflict("this delivery is not waiting for postal service", code="not_postal")
+    delivery.postal_served_at = served_at
+    delivery.postal_tracking = tracking
+    await delivery.save(using_db=conn, update_fields=["postal_served_at", "postal_tracking"])
+    await audit.record(
+        conn,
+        actor,
+        "service.postal_served",
+        RESOURCE,
+        str(delivery.filing_id),
+        {"delivery_id": str(delivery.id), "served_at": served_at.isoformat()},
+    )
+    return await refresh_service(conn, audit, delivery.id)
