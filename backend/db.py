@@ -43,6 +43,7 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("blobs", "backend.storage.models", "backend.storage.migrations"),
     ("identity", "identity.models", "identity.migrations"),
     ("filing", "filing.models", "filing.migrations"),
+    ("hearings", "hearings.models", "hearings.migrations"),
 )
 
 
