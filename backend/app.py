@@ -53,6 +53,7 @@ from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
+from hearings import routes as hearing_routes
 from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -263,4 +264,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())
     filing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/filing/", filing_routes.create_app())
+    app.cleanup_ctx.append(hearing_routes.video_ctx)
+    hearing_routes.register_policy(app[POLICY])
+    app.add_subapp("/api/v1/hearings/", hearing_routes.create_app())
     return app

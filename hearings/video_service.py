@@ -297,9 +297,7 @@ async def add_note(
             "只能在庭审进行中记录笔录 / notes are taken while the hearing runs",
             code="hearing_not_running",
         )
-    offset_ms = (
-        int((now - hearing.opened_at).total_seconds() * 1000) if hearing.opened_at else None
-    )
+    offset_ms = int((now - hearing.opened_at).total_seconds() * 1000) if hearing.opened_at else None
     note = await VideoNote.create(
         hearing=hearing,
         author_id=principal.account_id,
