@@ -30,7 +30,7 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 from av import AudioFrame
 
 from backend.errors import BadRequest, Conflict, NotFound
@@ -233,12 +233,15 @@ class AiortcMediaEngine:
                 await self._close(room, (participant_id, session_id))
 
         try:
+            # Transceivers are made before the offer is applied, one per offered m-line, so
+            # codec preferences are in place when aiortc negotiates (DESIGN §3).
+            kinds = _offered_kinds(offer_sdp)
             if purpose == SessionPurpose.PUBLISH:
-                await self._prepare_publish(room, participant_id, session)
+                await self._prepare_publish(room, participant_id, session, kinds)
             elif purpose == SessionPurpose.SUBSCRIBE:
-                self._prepare_subscribe(room, participant_id, session)
+                self._prepare_subscribe(room, participant_id, session, kinds)
             else:
-                for kind in ("audio", "video"):
+                for kind in kinds:
                     t = pc.addTransceiver(kind, direction="sendrecv")
                     if kind == "video":
                         _prefer_vp8(t)
@@ -261,12 +264,14 @@ class AiortcMediaEngine:
             raise
         return pc.localDescription.sdp
 
-    async def _prepare_publish(self, room: _Room, participant_id: UUID, session: _Session) -> None:
+    async def _prepare_publish(
+        self, room: _Room, participant_id: UUID, session: _Session, kinds: list[str]
+    ) -> None:
         old = room.publishers.get(participant_id)
         if old is not None:
             # A rejoining phone publishes on a new connection; the old one is finished.
             await self._close(room, (participant_id, old.session_id))
-        for kind in ("audio", "video"):
+        for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
             if kind == "video":
                 _prefer_vp8(transceiver)
@@ -286,14 +291,18 @@ class AiortcMediaEngine:
             publisher.drains.append(asyncio.create_task(_drain(drain)))
         room.publishers[participant_id] = publisher
 
-    def _prepare_subscribe(self, room: _Room, participant_id: UUID, session: _Session) -> None:
+    def _prepare_subscribe(
+        self, room: _Room, participant_id: UUID, session: _Session, kinds: list[str]
+    ) -> None:
         publisher_id = session.publisher_id
         publisher = room.publishers.get(publisher_id) if publisher_id else None
         if publisher is None or publisher_id == participant_id:
             raise NotFound("that participant is not sending media", code="not_publishing")
-        for kind in ("audio", "video"):
+        for kind in kinds:
             tap = publisher.taps.get(kind)
             if tap is None:
+                # The publisher sends no such track: answer the m-line without media.
+                transceiver = session.pc.addTransceiver(kind, direction="sendonly")
                 continue
             proxy = room.relay.subscribe(tap, buffered=False)
             session.tracks.append(proxy)
@@ -354,8 +363,9 @@ class AiortcMediaEngine:
                     await self._close(room, other_key)
         for track in session.tracks:
             track.stop()
+        # Bounded: a peer connection that hangs while closing must not hold up the room.
         with contextlib.suppress(Exception):
-            await session.pc.close()
+            await asyncio.wait_for(session.pc.close(), 5)
 
     def set_muted(self, room_id: UUID, participant_id: UUID, muted: bool) -> None:
         room = self._room(room_id)
@@ -374,6 +384,17 @@ class AiortcMediaEngine:
     def frames_received(self, room_id: UUID) -> dict[tuple[UUID, str], int]:
         room = self._rooms.get(room_id)
         return dict(room.counts) if room else {}
+
+
+def _offered_kinds(offer_sdp: str) -> list[str]:
+    try:
+        media = SessionDescription.parse(offer_sdp).media
+    except (ValueError, IndexError, KeyError) as exc:
+        raise BadRequest("the offer is not valid SDP", code="bad_sdp") from exc
+    kinds = [m.kind for m in media if m.kind in ("audio", "video")]
+    if not kinds or len(kinds) > 2 or len(set(kinds)) != len(kinds):
+        raise BadRequest("offer one audio and/or one video track", code="bad_sdp")
+    return kinds
 
 
 async def _drain(track: MediaStreamTrack) -> None:

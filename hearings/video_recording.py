@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -189,6 +190,8 @@ class SegmentRecorder:
         self.segment_s = segment_s
         self._on_segment = on_segment
         self._loop = asyncio.get_running_loop()
+        # Callbacks run in the creator's context (it carries the ORM context the rows need).
+        self._context = contextvars.copy_context()
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(QUEUE_FRAMES)
         self._seq = next_seq
         self._prev = prev_hash
@@ -317,7 +320,7 @@ class SegmentRecorder:
             self._seq += 1
             self._prev = link.chain_hash
             with contextlib.suppress(RuntimeError):  # loop already closed at interpreter exit
-                self._loop.call_soon_threadsafe(self._on_segment, link)
+                self._loop.call_soon_threadsafe(self._on_segment, link, context=self._context)
 
     def _journal(self, link: SegmentLink) -> None:
         with (self.directory / JOURNAL).open("a") as fh:

@@ -147,6 +147,7 @@ class RoomManager:
         self.audit = audit
         self.database = database
         self.rooms: dict[UUID, Room] = {}
+        self.background: set[asyncio.Future[Any]] = set()
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------------- rooms
@@ -183,6 +184,8 @@ class RoomManager:
 
     async def close(self) -> None:
         """Server shutdown: finish the recordings (a kill instead loses one window at most)."""
+        if self.background:
+            await asyncio.gather(*list(self.background), return_exceptions=True)
         for room in list(self.rooms.values()):
             await self._stop_recording(room)
             await self._drop_room(room)
@@ -366,10 +369,9 @@ class RoomManager:
         task.add_done_callback(room.pending_rows.discard)
 
     async def _store_segment(self, link: SegmentLink) -> None:
-        with self.database.activate():
-            exists = await VideoSegment.exists(hearing_id=UUID(link.hearing_id), seq=link.seq)
-            if exists:
-                return
+        if await VideoSegment.exists(hearing_id=UUID(link.hearing_id), seq=link.seq):
+            return
+        if True:
             await VideoSegment.create(
                 hearing_id=UUID(link.hearing_id),
                 seq=link.seq,

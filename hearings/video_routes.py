@@ -209,9 +209,15 @@ async def _lifecycle(
             )
         elif target is S.RECESS:
             await svc.record_recording_event(
-                conn, audit, actor, principal.account_id, hearing, "paused",
-                now=now, reason=f"休庭 recess: {reason}",
-            )  # fmt: skip
+                conn,
+                audit,
+                actor,
+                principal.account_id,
+                hearing,
+                "paused",
+                now=now,
+                reason=f"休庭 recess: {reason}",
+            )
         elif target is S.CLOSED:
             await svc.record_recording_event(
                 conn, audit, actor, principal.account_id, hearing, "stopped", now=now

@@ -14,6 +14,7 @@ Server → client: ``welcome``, ``answer``, ``error``, ``pong`` and room events 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -163,8 +164,18 @@ async def serve(
                 await _handle(manager, room, member, peer, parsed)
             except AppError as error:
                 peer.push(_error(error.code, error.detail, **_session_of(parsed)))
+            except Exception:
+                # A media failure ends that session, not the participant's connection.
+                log.exception("media session failed")
+                peer.push(_error("media_failed", "the media session failed", **_session_of(parsed)))
     finally:
-        await manager.leave(room, member, peer)
+        # aiohttp may cancel this handler when the socket goes away; leaving the room (closing
+        # the media, telling the others, starting the grace period) must still run to the end.
+        leaving = asyncio.ensure_future(manager.leave(room, member, peer))
+        manager.background.add(leaving)
+        leaving.add_done_callback(manager.background.discard)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(leaving)
         await peer.stop()
         if not ws.closed:
             with contextlib.suppress(Exception):

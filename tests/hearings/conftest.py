@@ -59,8 +59,9 @@ class Case:
 
 
 async def _person(app: web.Application, accounts: Any, name: str, *roles: Role) -> Person:
-    account = await accounts.create(*roles, court_code=COURT if Role.JUDGE in roles
-                                    or Role.CLERK in roles else None, name=name)  # fmt: skip
+    account = await accounts.create(
+        *roles, court_code=COURT if Role.JUDGE in roles or Role.CLERK in roles else None, name=name
+    )
     pair = await app[AUTH].start_session(account, Actor.system("test"), method="test")
     return Person(
         account.id, {"Authorization": f"Bearer {pair.access_token}"}, pair.session_id, name

@@ -95,8 +95,9 @@ async def test_lifecycle_with_recording_log_timeline_and_audit(client: Client, c
         f"{BASE}/{hid}/recess", json={"reason": "双方协商"}, headers=case.clerk.headers
     )
     assert (await resp.json())["status"] == "recess"
-    resp = await client.post(f"{BASE}/{hid}/recess", json={"reason": "再次"},
-                             headers=case.judge.headers)  # fmt: skip
+    resp = await client.post(
+        f"{BASE}/{hid}/recess", json={"reason": "再次"}, headers=case.judge.headers
+    )
     assert resp.status == 409
     resp = await client.post(f"{BASE}/{hid}/open", headers=case.judge.headers)
     assert (await resp.json())["status"] == "in_session"
@@ -121,8 +122,12 @@ async def test_lifecycle_with_recording_log_timeline_and_audit(client: Client, c
     for kind in ("video_hearing_lobby_open", "video_hearing_in_session", "video_hearing_closed"):
         assert kind in timeline
     actions = set(await AuditEvent.all().values_list("action", flat=True))
-    assert {"video_hearing.recess", "video_hearing.closed", "video_hearing.note_added",
-            "video_hearing.manifest_written"} <= actions  # fmt: skip
+    assert {
+        "video_hearing.recess",
+        "video_hearing.closed",
+        "video_hearing.note_added",
+        "video_hearing.manifest_written",
+    } <= actions
     resp = await client.get(f"{BASE}/{hid}/record", headers=case.clerk.headers)
     record = await resp.json()
     assert record["manifest_sha256"] and record["notes"][0]["text"] == "原告陈述诉讼请求"
