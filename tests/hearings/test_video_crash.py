@@ -118,9 +118,25 @@ async def test_sigkill_leaves_verifiable_segments(
     assert verify(directory, links) == []
     rows = await VideoSegment.filter(hearing_id=hid).order_by("seq")
     assert [r.seq for r in rows] == [link.seq for link in links][: len(rows)]
+
+    # The next server process takes the hearing over: segments that reached the journal but
+    # not the database join the record, and closing writes the manifest over all of them.
+    judge = Participant(client, f"{BASE}/{hid}/signaling", case.judge.token, audio=False)
+    assert (await judge.connect())["state"] == "admitted"
+    await judge.close()
+    resp = await client.post(f"{BASE}/{hid}/close", headers=case.judge.headers)
+    assert resp.status == 200
+    rows = await VideoSegment.filter(hearing_id=hid).order_by("seq")
+    assert [r.chain_hash for r in rows] == [link.chain_hash for link in links]
+    resp = await client.get(f"{BASE}/{hid}/record/verify", headers=case.clerk.headers)
+    assert (await resp.json())["ok"] is True
+
     # Tampering is caught.
     victim = directory / links[1].file_name
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
-    assert any("does not match its hash" in p for p in verify(directory, links))
+    resp = await client.get(f"{BASE}/{hid}/record/verify", headers=case.clerk.headers)
+    report = await resp.json()
+    assert report["ok"] is False
+    assert report["problems"] == ["segment 2: file content does not match its hash"]
