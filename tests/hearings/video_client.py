@@ -23,6 +23,8 @@ from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 from av import VideoFrame
 
+from hearings.video_media import close_peer_connection
+
 ORIGIN = "http://127.0.0.1:8080"
 BITS = 12
 BAR_ROWS = 0.5  # top half carries the index
@@ -253,7 +255,7 @@ class Participant:
                 await task
         self.tasks.clear()
         for pc in self.pcs.values():
-            await pc.close()
+            await close_peer_connection(pc)
         self.pcs.clear()
 
     async def close(self) -> None:
