@@ -55,6 +55,7 @@ from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
 from filing.activity import CASE_ACTIVITY_SOURCES
 from filing.clock import register_jobs as register_filing_jobs
+from hearings import routes as hearing_routes
 from identity import routes as identity_routes
 from service_of_process import calendar_routes
 from service_of_process import jobs as service_jobs
@@ -278,4 +279,7 @@ def create_app(settings: Settings) -> web.Application:
     service_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/service/", service_routes.create_app())
     app.add_subapp("/api/v1/calendar/", calendar_routes.create_app())
+    app.cleanup_ctx.append(hearing_routes.video_ctx)
+    hearing_routes.register_policy(app[POLICY])
+    app.add_subapp("/api/v1/hearings/", hearing_routes.create_app())
     return app

@@ -44,6 +44,7 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("identity", "identity.models", "identity.migrations"),
     ("filing", "filing.models", "filing.migrations"),
     ("service", "service_of_process.models", "service_of_process.migrations"),
+    ("hearings", "hearings.models", "hearings.migrations"),
 )
 
 

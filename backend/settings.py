@@ -5,13 +5,23 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Mode(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class IceServer(BaseModel):
+    """One STUN/TURN server handed to aiortc and to the clients."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
 
 
 class Settings(BaseSettings):
@@ -113,6 +123,18 @@ class Settings(BaseSettings):
     service_smtp_starttls: bool = False
     service_smtp_username: str = ""
     service_smtp_password: SecretStr | None = None
+    # Video hearings (hearings/video_*): always an explicit ICE configuration (aiortc's default
+    # STUN server is unreachable in China); an empty list means host candidates only.
+    video_ice_servers: list[IceServer] = Field(default_factory=list)
+    video_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8080"],
+        description="Origin values accepted on the signaling WebSocket",
+    )
+    video_reconnect_grace_s: float = Field(default=60.0, ge=0, le=600)
+    video_segment_s: float = Field(default=10.0, ge=0.5, le=300)
+    video_recording_dir: Path | None = None
+    video_ws_max_message: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    video_ws_messages_per_s: float = Field(default=20.0, gt=0, le=1000)
 
     log_level: str = "INFO"
 
@@ -146,3 +168,7 @@ class Settings(BaseSettings):
     @property
     def effective_blob_dir(self) -> Path:
         return self.blob_dir or self.var_dir / "blobs"
+
+    @property
+    def effective_recording_dir(self) -> Path:
+        return self.video_recording_dir or self.var_dir / "recordings"

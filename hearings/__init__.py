@@ -1,0 +1,1 @@
+"""Hearings: video hearings over WebRTC (``video_*`` modules) and, later, asynchronous hearings."""
