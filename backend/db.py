@@ -43,6 +43,8 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("blobs", "backend.storage.models", "backend.storage.migrations"),
     ("identity", "identity.models", "identity.migrations"),
     ("filing", "filing.models", "filing.migrations"),
+    ("async_hearings", "hearings.asynchronous.models", "hearings.asynchronous.migrations"),
+    ("mediation", "hearings.mediation.models", "hearings.mediation.migrations"),
 )
 
 
