@@ -53,6 +53,8 @@ from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
+from hearings.asynchronous import notify as async_hearing_jobs
+from hearings.asynchronous import routes as async_hearing_routes
 from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -220,6 +222,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     """Every job kind the product runs. The server and `mobile-court worker` both use this, so a
     standalone worker never meets a kind it does not know (which it would bury as dead)."""
     registry = JobRegistry()
+    async_hearing_jobs.register_jobs(registry, settings)
     return registry
 
 
@@ -263,4 +266,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())
     filing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/filing/", filing_routes.create_app())
+    async_hearing_routes.install(app)
     return app
