@@ -55,6 +55,7 @@ from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
 from hearings.asynchronous import notify as async_hearing_jobs
 from hearings.asynchronous import routes as async_hearing_routes
+from hearings.mediation import routes as mediation_routes
 from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -267,4 +268,5 @@ def create_app(settings: Settings) -> web.Application:
     filing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/filing/", filing_routes.create_app())
     async_hearing_routes.install(app)
+    mediation_routes.install(app)
     return app

@@ -159,21 +159,28 @@ async def record_findings(
     return hearing
 
 
-async def case_facts(
-    case: Case, hearing: AsyncHearing | None, mode: Mode, conn: BaseDBAsyncClient | None = None
-) -> CaseFacts:
-    scope = Scope.HEARING if mode is Mode.HEARING else Scope.EXCHANGE
+async def party_consents(
+    case: Case, scope: Scope, conn: BaseDBAsyncClient | None = None
+) -> dict[str, bool | None]:
+    """Each party's answer for ``scope`` (None: not answered, or no account to answer with)."""
     answers = {
         c.account_id: c.consented
         for c in await AsyncConsent.filter(filing_id=case.filing.id, scope=scope.value).using_db(
             conn
         )
     }
-    # Every party answers for itself: a party without an account linked cannot have consented.
-    consents: dict[str, bool | None] = {
+    return {
         str(p.id): answers.get(p.account_id) if p.account_id is not None else None
         for p in case.parties
     }
+
+
+async def case_facts(
+    case: Case, hearing: AsyncHearing | None, mode: Mode, conn: BaseDBAsyncClient | None = None
+) -> CaseFacts:
+    scope = Scope.HEARING if mode is Mode.HEARING else Scope.EXCHANGE
+    # Every party answers for itself: a party without an account linked cannot have consented.
+    consents = await party_consents(case, scope, conn)
     applied = await AsyncApplication.filter(filing_id=case.filing.id).using_db(conn).exists()
     return CaseFacts(
         registered=case.filing.status == FilingStatus.REGISTERED.value,

@@ -110,11 +110,12 @@ def _category(case_type_code: str) -> CaseCategory | None:
     return kind.category if kind is not None else None
 
 
-def _consent_problems(facts: CaseFacts, scope: Scope) -> list[Unmet]:
+def consent_problems(consents: dict[str, bool | None], scope: Scope) -> list[Unmet]:
+    """What is missing for "every party consented" (party id -> answer, None: none yet)."""
     problems = []
-    missing = [key for key, answer in facts.consents.items() if answer is None]
-    refused = [key for key, answer in facts.consents.items() if answer is False]
-    if refused and len(refused) == len(facts.consents):
+    missing = [key for key, answer in consents.items() if answer is None]
+    refused = [key for key, answer in consents.items() if answer is False]
+    if refused and len(refused) == len(consents):
         problems.append(
             Unmet(
                 "all_parties_refused",
@@ -147,7 +148,7 @@ def unmet_conditions(facts: CaseFacts, mode: Mode) -> list[Unmet]:
     if not facts.registered:
         unmet.append(Unmet("case_not_registered", "案件尚未立案", "the case is not registered"))
     if mode is Mode.EXCHANGE:
-        return unmet + _consent_problems(facts, Scope.EXCHANGE)
+        return unmet + consent_problems(facts.consents, Scope.EXCHANGE)
     category = _category(facts.case_type_code)
     if category not in (CaseCategory.CIVIL, CaseCategory.ADMINISTRATIVE):
         unmet.append(
@@ -174,7 +175,7 @@ def unmet_conditions(facts: CaseFacts, mode: Mode) -> list[Unmet]:
                 "no party has applied in writing",
             )
         )
-    unmet.extend(_consent_problems(facts, Scope.HEARING))
+    unmet.extend(consent_problems(facts.consents, Scope.HEARING))
     if not facts.attendance_hard:
         unmet.append(
             Unmet(
