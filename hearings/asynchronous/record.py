@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -409,7 +409,3 @@ async def evidence_items(hearing: AsyncHearing) -> list[tuple[AsyncPost, list[As
         (item, [o for o in opinions if o.data.get("evidence_post_id") == str(item.id)])
         for item in items
     ]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -294,8 +294,16 @@ async def convert_to_video(
             await stage.save(using_db=conn)
     hearing.status, hearing.converted_at, hearing.conversion_reason = "converted", utcnow(), reason
     await hearing.save(using_db=conn)
+    # The reason is free text: it goes to the case record, never to the audit log.
+    await audit.record(
+        conn,
+        actor,
+        "async_hearing.convert",
+        RESOURCE,
+        str(case.filing.id),
+        {"hearing_id": str(hearing.id)},
+    )
     details = {"hearing_id": str(hearing.id), "reason": reason}
-    await audit.record(conn, actor, "async_hearing.convert", RESOURCE, str(case.filing.id), details)
     await add_event(
         conn, case.filing, "async_hearing_converted_to_video", principal.account_id, details
     )

@@ -273,7 +273,3 @@ async def verify(
     return TranscriptCheck(
         transcript, intact, [(r, signature_valid(r, key, transcript.sha256)) for r in rows], missing
     )
-
-
-def file_id_of(transcript: Transcript) -> UUID:
-    return transcript.file_id

@@ -132,3 +132,39 @@ async def upload(client: Client, person: Person, content: bytes, purpose: str, n
     resp = await client.post("/api/v1/files", data=form, headers=person.headers)
     assert resp.status == 201, await resp.text()
     return str((await resp.json())["id"])
+
+
+BASE = "/api/v1/async-hearings/cases"
+
+
+async def started_hearing(
+    client: Client,
+    filing: Filing,
+    plaintiff: Person,
+    defendant: Person,
+    judge: Person,
+    *,
+    windows: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Application, consents and findings, then the start: the hearing as the judge sees it."""
+    case = f"{BASE}/{filing.id}"
+    resp = await client.post(
+        f"{case}/applications",
+        json={"text": "申请异步审理，理由见附件。"},
+        headers=plaintiff.headers,
+    )
+    assert resp.status == 201, await resp.text()
+    for person in (plaintiff, defendant):
+        resp = await client.post(
+            f"{case}/consents", json={"scope": "hearing", "consented": True}, headers=person.headers
+        )
+        assert resp.status == 200, await resp.text()
+    findings = {"facts_undisputed": True, "attendance_hard": True}
+    resp = await client.put(f"{case}/findings", json=findings, headers=judge.headers)
+    assert resp.status == 200, await resp.text()
+    resp = await client.post(
+        f"{case}/start", json={"window_hours": windows or {}}, headers=judge.headers
+    )
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    return body
