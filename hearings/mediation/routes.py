@@ -18,6 +18,7 @@ from filing.filings import get_filing
 from hearings.asynchronous.access import Case
 from hearings.asynchronous.notify import DOCUMENT_SERVER
 from hearings.asynchronous.signing import signature_valid, signatures_of
+from hearings.mediation import agreement as agreements
 from hearings.mediation import service
 from hearings.mediation.access import (
     MANAGE,
@@ -114,7 +115,7 @@ async def _out(mediation: Mediation) -> MediationOut:
 
 async def _agreement_out(request: web.Request, case: Case, agreement: Agreement) -> AgreementOut:
     key = request.config_dict[KEYRING].server_key
-    rows = await signatures_of(service.AGREEMENT_KIND, agreement.id)
+    rows = await signatures_of(agreements.AGREEMENT_KIND, agreement.id)
     return AgreementOut(
         id=agreement.id,
         terms=agreement.terms,
@@ -131,7 +132,7 @@ async def _agreement_out(request: web.Request, case: Case, agreement: Agreement)
             )
             for r in rows
         ],
-        awaiting=len(service.required_signers(case) - {r.signer_id for r in rows}),
+        awaiting=len(agreements.required_signers(case) - {r.signer_id for r in rows}),
     )
 
 
@@ -264,7 +265,7 @@ async def put_agreement(request: web.Request, *, body: AgreementIn) -> Agreement
     principal = require_principal(request)
     async with in_transaction() as conn:
         case, mediation = await _authorize(request, MEDIATE, conn=conn)
-        agreement = await service.put_agreement(
+        agreement = await agreements.put_agreement(
             conn,
             request.config_dict[AUDIT],
             request_actor(request),
@@ -282,7 +283,7 @@ async def put_agreement(request: web.Request, *, body: AgreementIn) -> Agreement
 )
 async def get_agreement(request: web.Request) -> AgreementOut:
     case, mediation = await _authorize(request, READ)
-    return await _agreement_out(request, case, await service.current_agreement(mediation))
+    return await _agreement_out(request, case, await agreements.current_agreement(mediation))
 
 
 @routes.post(ONE + "/agreement/sign")
@@ -298,7 +299,7 @@ async def sign(request: web.Request) -> AgreementOut:
     presence = require_recent_presence(principal)
     async with in_transaction() as conn:
         case, mediation = await _authorize(request, PARTICIPATE, conn=conn)
-        signed = await service.sign_agreement(
+        signed = await agreements.sign_agreement(
             conn,
             request.config_dict[AUDIT],
             request_actor(request),
@@ -322,7 +323,7 @@ async def sign(request: web.Request) -> AgreementOut:
 )
 async def statement(request: web.Request) -> web.StreamResponse:
     _, mediation = await _authorize(request, READ)
-    agreement = await service.current_agreement(mediation)
+    agreement = await agreements.current_agreement(mediation)
     if agreement.statement_file_id is None:
         raise NotFound("调解书尚未生成 / no mediation statement yet")
     stored = await get_file(agreement.statement_file_id)
