@@ -22,9 +22,7 @@ from aiohttp import web
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
-from backend.audit.service import AuditLog
 from backend.jobs.queue import JobContext, JobRegistry, PermanentJobError, enqueue
-from backend.keys import load_keyring
 from backend.settings import Settings
 from filing.filings import add_event, get_filing
 from hearings.asynchronous.models import AsyncStage, NotificationSent, ServiceRequest
@@ -151,8 +149,7 @@ def register_jobs(registry: JobRegistry, settings: Settings) -> None:
 
     registry.register(NOTIFY_KIND, Notifier(settings))
     registry.register(REMIND_KIND, remind_stage_job)
-    # Closing a window writes audit events: the audit log of this process's keys.
-    registry.register(CLOSE_KIND, CloseStageJob(AuditLog(load_keyring(settings).server_key)))
+    registry.register(CLOSE_KIND, CloseStageJob(settings))
 
 
 # ------------------------------------------------------------------------- document service

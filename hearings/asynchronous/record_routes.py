@@ -9,14 +9,17 @@ from tortoise.transactions import in_transaction
 from backend.appkeys import AUDIT, BLOBS, KEYRING
 from backend.errors import NotFound
 from backend.http import endpoint, request_actor, require_principal
-from backend.storage.http import file_response
+from backend.storage.http import file_response, read_upload
+from backend.storage.purposes import UploadRule
 from backend.storage.service import get_file
+from backend.storage.sniff import FileKind
 from hearings.asynchronous import record, transcript
 from hearings.asynchronous.access import CONDUCT, PARTICIPATE, READ
 from hearings.asynchronous.models import AsyncPost, Transcript
 from hearings.asynchronous.rules import StageKind
 from hearings.asynchronous.schemas import (
     ChainOut,
+    CopyVerifyOut,
     EntryOut,
     EvidenceItemOut,
     EvidenceList,
@@ -26,7 +29,7 @@ from hearings.asynchronous.schemas import (
     TranscriptOut,
     TranscriptVerifyOut,
 )
-from hearings.asynchronous.signing import signatures_of
+from hearings.asynchronous.signing import signature_valid, signatures_of
 from hearings.asynchronous.views import (
     authorize,
     existing_hearing,
@@ -293,4 +296,36 @@ async def verify_transcript(request: web.Request) -> TranscriptVerifyOut:
         missing_roles=check.missing_roles,
         signatures=[signature_out(row, ok) for row, ok in check.signatures],
         public_key=key.public_jwk(),
+    )
+
+
+@routes.post(CASE + "/transcript/verify")
+@endpoint(
+    "Check a transcript copy you hold (multipart `file`): is it a transcript of this hearing, "
+    "and whose valid signatures does it carry",
+    response=CopyVerifyOut,
+    tags=TAGS,
+    request_content={"multipart/form-data": {"schema": {"type": "object"}}},
+    errors=(404, 413, 415, 422),
+)
+async def verify_copy(request: web.Request) -> CopyVerifyOut:
+    case = await authorize(request, READ)
+    hearing = await existing_hearing(case)
+    # Hashed while streamed, never stored.
+    upload = await read_upload(
+        request,
+        rule=UploadRule(frozenset({FileKind.PDF}), transcript.MAX_TRANSCRIPT_BYTES),
+        keep=False,
+    )
+    digest = upload.blob.sha256
+    row = await Transcript.filter(hearing_id=hearing.id, sha256=digest).first()
+    if row is None:
+        return CopyVerifyOut(copy_sha256=digest, matches=False, transcript_id=None, signatures=[])
+    key = request.config_dict[KEYRING].server_key
+    signatures = await signatures_of(transcript.DOCUMENT_KIND, row.id)
+    return CopyVerifyOut(
+        copy_sha256=digest,
+        matches=True,
+        transcript_id=row.id,
+        signatures=[signature_out(s, signature_valid(s, key, digest)) for s in signatures],
     )

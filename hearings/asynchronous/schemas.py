@@ -238,3 +238,10 @@ class TranscriptVerifyOut(Output):
     missing_roles: list[str]
     signatures: list[SignatureOut]
     public_key: dict[str, str]
+
+
+class CopyVerifyOut(Output):
+    copy_sha256: str
+    matches: bool = Field(description="the copy is byte for byte a transcript of this hearing")
+    transcript_id: UUID | None
+    signatures: list[SignatureOut]

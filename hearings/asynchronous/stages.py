@@ -4,7 +4,6 @@ through a durable job."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,6 +15,8 @@ from backend.audit.service import AuditLog
 from backend.auth.principal import Actor, Principal
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.jobs.queue import JobContext, PermanentJobError
+from backend.keys import load_keyring
+from backend.settings import Settings
 from filing.access import load_access
 from filing.filings import add_event, get_filing
 from hearings.asynchronous.access import RESOURCE, Case
@@ -357,11 +358,19 @@ async def remind_stage_job(payload: dict[str, Any], ctx: JobContext) -> None:
         )
 
 
-@dataclass(frozen=True)
 class CloseStageJob:
     """At the window's end: close the stage (recording missed windows) and open the next."""
 
-    audit: AuditLog
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._audit: AuditLog | None = None
+
+    @property
+    def audit(self) -> AuditLog:
+        # Built on first use, so registering job kinds never touches key files.
+        if self._audit is None:
+            self._audit = AuditLog(load_keyring(self._settings).server_key)
+        return self._audit
 
     async def __call__(self, payload: dict[str, Any], ctx: JobContext) -> None:
         async with in_transaction() as conn:

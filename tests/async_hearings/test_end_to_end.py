@@ -7,10 +7,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from pypdf import PdfReader
 
-from backend.appkeys import DATABASE
+from backend.appkeys import BLOBS, DATABASE
 from backend.auth.principal import Role
 from hearings.asynchronous.models import AsyncPost
 from tests.async_hearings.helpers import (
@@ -360,6 +361,22 @@ async def test_two_party_asynchronous_hearing(
         if m["data"]["thing2"]["value"] == "有文书等待您签名"
     ]
     assert {m["touser"] for m in awaited} == {plaintiff.openid, defendant.openid}
+
+    # a copy held by a party checks out; an altered copy does not
+    for copy, matches in ((data, True), (data + b"\n%altered", False)):
+        form = aiohttp.FormData()
+        form.add_field("file", copy, filename="t.pdf", content_type="application/pdf")
+        result = await _ok(
+            await client.post(f"{case}/transcript/verify", data=form, headers=defendant.headers)
+        )
+        assert result["matches"] is matches
+        assert [s["valid"] for s in result["signatures"]] == ([True] * 3 if matches else [])
+    # the stored PDF changed behind the court's back: verification says so
+    path = app[BLOBS].path_of(made["sha256"])  # type: ignore[attr-defined]
+    path.chmod(0o600)
+    path.write_bytes(data.replace(b"%%EOF", b"%%EOF\n%x"))
+    verified = await _ok(await client.get(f"{case}/transcript/verify", headers=judge.headers))
+    assert verified["file_intact"] is False and verified["valid"] is False
 
     # --- tampering with a published post breaks the chain at that post ------------------------
     with app[DATABASE].activate():
