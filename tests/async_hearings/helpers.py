@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from backend.appkeys import AUTH, DATABASE, WORKER
+from backend.appkeys import AUTH, DATABASE, SETTINGS, WORKER
 from backend.auth.principal import Role
 from backend.jobs.models import Job
 from filing.models import Filing, FilingStatus, Party
@@ -168,3 +168,28 @@ async def started_hearing(
     assert resp.status == 200, await resp.text()
     body: dict[str, Any] = await resp.json()
     return body
+
+
+async def tamper_post_text(app: web.Application, post_id: str, text: str) -> None:
+    """Rewrite a published post behind the application's back, past the append-only triggers
+    (as someone with DDL rights could): what the hash chain is there to reveal."""
+    import sqlite3
+
+    import asyncpg
+
+    url = app[SETTINGS].effective_database_url
+    if url.startswith("sqlite://"):
+        con = sqlite3.connect(url.removeprefix("sqlite://").split("?", 1)[0])
+        try:
+            con.execute("DROP TRIGGER async_post_published_no_update")
+            con.execute("UPDATE async_post SET text = ? WHERE id = ?", (text, post_id))
+            con.commit()
+        finally:
+            con.close()
+        return
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("UPDATE async_post SET text = $1 WHERE id = $2::uuid", text, post_id)
+    finally:
+        await conn.close()

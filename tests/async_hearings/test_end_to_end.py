@@ -8,12 +8,15 @@ import io
 from typing import Any
 
 import aiohttp
+import asyncpg
+import pytest
 from aiohttp import web
 from pypdf import PdfReader
+from tortoise.exceptions import BaseORMException
 
 from backend.appkeys import BLOBS, DATABASE
 from backend.auth.principal import Role
-from hearings.asynchronous.models import AsyncPost
+from hearings.asynchronous.models import AsyncPost, DocumentSignature
 from tests.async_hearings.helpers import (
     MP3,
     PDF,
@@ -23,11 +26,14 @@ from tests.async_hearings.helpers import (
     registered_case,
     run_jobs,
     staff,
+    tamper_post_text,
     upload,
 )
 from tests.identity.conftest import Platform
 
 BASE = "/api/v1/async-hearings/cases"
+# How each driver reports a trigger refusing the statement.
+REFUSED = (BaseORMException, asyncpg.PostgresError)
 
 
 async def _ok(resp: Any, status: int = 200) -> Any:
@@ -379,8 +385,16 @@ async def test_two_party_asynchronous_hearing(
     assert verified["file_intact"] is False and verified["valid"] is False
 
     # --- tampering with a published post breaks the chain at that post ------------------------
+    # the database refuses to change a published post or a signature ...
     with app[DATABASE].activate():
-        await AsyncPost.filter(id=claim["id"]).update(text="请求判令被告归还借款50000元。")
+        with pytest.raises(REFUSED):
+            await AsyncPost.filter(id=claim["id"]).update(text="请求判令被告归还借款50000元。")
+        with pytest.raises(REFUSED):
+            await AsyncPost.filter(id=claim["id"]).delete()
+        with pytest.raises(REFUSED):
+            await DocumentSignature.filter(signer_id=plaintiff.account_id).update(signer_role="x")
+    # ... and a change made past the triggers breaks the chain at that post
+    await tamper_post_text(app, claim["id"], "请求判令被告归还借款50000元。")
     check = await _ok(await client.get(f"{case}/record/verify", headers=judge.headers))
     assert check["valid"] is False and check["broken_at"] == 1
 
