@@ -228,3 +228,37 @@ def test_working_days() -> None:
     # a replacement calendar: a holiday on Monday the 23rd
     calendar = lambda d: d.weekday() < 5 and d != date(2026, 11, 23)  # noqa: E731
     assert add_working_days(friday, 3, calendar) == date(2026, 11, 26)
+
+
+async def test_a_late_designation_is_made_and_flagged(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    mediator = await staff(app, accounts, Role.CLERK)
+    filing = await registered_case(app, plaintiff, defendant, judge, procedure="ordinary")
+    await _consent(client, str(filing.id), plaintiff.headers)
+    await _consent(client, str(filing.id), defendant.headers)
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    assert started["period_days"] == 15
+    with app[DATABASE].activate():
+        await Mediation.filter(id=started["id"]).update(
+            designation_due_on=datetime.now(UTC).date() - timedelta(days=1)
+        )
+    one = f"{MEDIATIONS}/{started['id']}"
+    assert (await _ok(await client.get(one, headers=judge.headers)))["designation_overdue"] is True
+    # parties cannot designate; the judge still can, and the delay stays on record
+    body = {"mediator_id": str(mediator.account_id)}
+    assert (
+        await client.post(f"{one}/mediator", json=body, headers=plaintiff.headers)
+    ).status == 404
+    designated = await _ok(await client.post(f"{one}/mediator", json=body, headers=judge.headers))
+    assert designated["designated_late"] is True and designated["designation_overdue"] is False
+    # the mediator may close it without agreement
+    closed = await _ok(
+        await client.post(f"{one}/close", json={"note": "双方分歧过大"}, headers=mediator.headers)
+    )
+    assert closed["status"] == "failed"
