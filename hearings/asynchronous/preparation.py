@@ -4,7 +4,7 @@ the start (stages created, the first one opened)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -264,7 +264,3 @@ async def start(
 
 def window_end(stage: AsyncStage, now: datetime) -> datetime:
     return now + timedelta(hours=stage.window_hours)
-
-
-def party_account_ids(case: Case) -> set[UUID]:
-    return set(case.participant_accounts)
