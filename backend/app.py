@@ -56,6 +56,9 @@ from filing import routes as filing_routes
 from filing.activity import CASE_ACTIVITY_SOURCES
 from filing.clock import register_jobs as register_filing_jobs
 from hearings import routes as hearing_routes
+from hearings.asynchronous import notify as async_hearing_jobs
+from hearings.asynchronous import routes as async_hearing_routes
+from hearings.mediation import routes as mediation_routes
 from identity import routes as identity_routes
 from service_of_process import calendar_routes
 from service_of_process import jobs as service_jobs
@@ -228,6 +231,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     registry = JobRegistry()
     register_filing_jobs(registry, settings)
     service_jobs.register_jobs(registry, settings)
+    async_hearing_jobs.register_jobs(registry, settings)
     return registry
 
 
@@ -282,4 +286,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hearing_routes.video_ctx)
     hearing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/hearings/", hearing_routes.create_app())
+    async_hearing_routes.install(app)
+    mediation_routes.install(app)
     return app

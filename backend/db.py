@@ -45,6 +45,8 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("filing", "filing.models", "filing.migrations"),
     ("service", "service_of_process.models", "service_of_process.migrations"),
     ("hearings", "hearings.models", "hearings.migrations"),
+    ("async_hearings", "hearings.asynchronous.models", "hearings.asynchronous.migrations"),
+    ("mediation", "hearings.mediation.models", "hearings.mediation.migrations"),
 )
 
 

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     wechat_base_url: str = "http://127.0.0.1:8930"
     wechat_appid: str = "wxf00dcafe0000c0de"
     wechat_secret: SecretStr = SecretStr("fa4e5ec2e7000000fa4e5ec2e7000000")
+    # Subscribe-message template for hearing and mediation notices (keywords thing1 case,
+    # thing2 what, time3 when).
+    wechat_template_hearing_notice: str = "mc_hearing_notice"
     sms_base_url: str = "http://127.0.0.1:8930/sms"
     sms_api_key: SecretStr = SecretStr("fake-sms-key")
     # WeChat Pay (JSAPI v3); the payment endpoints answer 503 until the key files are configured.

@@ -1,0 +1,107 @@
+"""E-signatures on generated documents (transcripts, mediation agreements).
+
+The signer proves presence (a recent face check) and the server's Ed25519 key signs a canonical
+statement binding the document's SHA-256 to the signer, their role and the time; anyone holding
+the server's public key can check each signature against the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from cryptography.exceptions import InvalidSignature
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from backend.errors import Conflict
+from backend.keys import SigningKey
+from hearings.asynchronous.models import DocumentSignature
+
+
+def statement(
+    document_kind: str,
+    document_id: UUID,
+    sha256: str,
+    signer_id: UUID,
+    signer_role: str,
+    signed_at: datetime,
+    presence_verified_at: datetime | None,
+) -> bytes:
+    body = {
+        "document_kind": document_kind,
+        "document_id": str(document_id),
+        "sha256": sha256,
+        "signer_id": str(signer_id),
+        "signer_role": signer_role,
+        "signed_at": signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "presence_verified_at": presence_verified_at.astimezone(UTC).isoformat()
+        if presence_verified_at
+        else None,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _statement_of(row: DocumentSignature) -> bytes:
+    return statement(
+        row.document_kind,
+        row.document_id,
+        row.document_sha256,
+        row.signer_id,
+        row.signer_role,
+        row.signed_at,
+        row.presence_verified_at,
+    )
+
+
+async def sign(
+    conn: BaseDBAsyncClient,
+    key: SigningKey,
+    *,
+    document_kind: str,
+    document_id: UUID,
+    sha256: str,
+    signer_id: UUID,
+    signer_role: str,
+    presence_verified_at: datetime | None,
+) -> DocumentSignature:
+    if (
+        await DocumentSignature.filter(
+            document_kind=document_kind, document_id=document_id, signer_id=signer_id
+        )
+        .using_db(conn)
+        .exists()
+    ):
+        raise Conflict("您已签名 / you have already signed", code="already_signed")
+    row = DocumentSignature(
+        id=uuid4(),
+        document_kind=document_kind,
+        document_id=document_id,
+        document_sha256=sha256,
+        signer_id=signer_id,
+        signer_role=signer_role,
+        signed_at=datetime.now(UTC),
+        presence_verified_at=presence_verified_at,
+        key_id=key.kid,
+    )
+    row.signature = base64.b64encode(key.private_key.sign(_statement_of(row))).decode()
+    await row.save(using_db=conn)
+    return row
+
+
+async def signatures_of(document_kind: str, document_id: UUID) -> list[DocumentSignature]:
+    return await DocumentSignature.filter(
+        document_kind=document_kind, document_id=document_id
+    ).order_by("signed_at")
+
+
+def signature_valid(row: DocumentSignature, key: SigningKey, sha256: str) -> bool:
+    """The signature verifies under the server key and covers exactly ``sha256``."""
+    if row.key_id != key.kid or row.document_sha256 != sha256:
+        return False
+    try:
+        key.public_key.verify(base64.b64decode(row.signature), _statement_of(row))
+    except (InvalidSignature, ValueError):
+        return False
+    return True

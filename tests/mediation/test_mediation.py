@@ -1,0 +1,264 @@
+"""Online mediation: to a signed agreement and a served mediation statement; designation
+deadline and mediation periods."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pypdf import PdfReader
+
+from backend.appkeys import DATABASE
+from backend.auth.principal import Role
+from filing.models import CaseEvent
+from hearings.asynchronous.models import ServiceRequest
+from hearings.mediation.models import Mediation
+from hearings.mediation.service import period_days
+from hearings.mediation.workdays import add_working_days, period_end
+from tests.async_hearings.helpers import Client, litigant, registered_case, run_jobs, staff
+from tests.identity.conftest import Platform
+
+CASES = "/api/v1/mediation/cases"
+MEDIATIONS = "/api/v1/mediation/mediations"
+
+
+async def _ok(resp: Any, status: int = 200) -> Any:
+    assert resp.status == status, await resp.text()
+    return await resp.json()
+
+
+async def _consent(client: Client, filing_id: str, headers: dict[str, str]) -> None:
+    resp = await client.post(
+        f"/api/v1/async-hearings/cases/{filing_id}/consents",
+        json={"scope": "mediation", "consented": True},
+        headers=headers,
+    )
+    await _ok(resp)
+
+
+async def test_mediation_to_a_signed_agreement_and_a_served_statement(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    mediator = await staff(app, accounts, Role.CLERK)
+    outsider = await staff(app, accounts, Role.CLERK)
+    filing = await registered_case(app, plaintiff, defendant, judge, procedure="simple")
+    case = f"{CASES}/{filing.id}/mediations"
+
+    # every party must consent first
+    problem = await _ok(await client.post(case, headers=judge.headers), 409)
+    assert problem["code"] == "consent_required"
+    await _consent(client, str(filing.id), plaintiff.headers)
+    await _consent(client, str(filing.id), defendant.headers)
+    assert (await client.post(case, headers=outsider.headers)).status == 404
+    started = await _ok(await client.post(case, headers=judge.headers), 201)
+    assert started["phase"] == "post_filing" and started["period_days"] == 7
+    assert started["status"] == "awaiting_mediator" and started["designation_overdue"] is False
+    today = datetime.now(UTC).date()
+    assert date.fromisoformat(started["designation_due_on"]) == add_working_days(today, 3)
+    assert date.fromisoformat(started["ends_on"]) == period_end(today, 7)
+    # one mediation at a time
+    assert (await _ok(await client.post(case, headers=judge.headers), 409))[
+        "code"
+    ] == "mediation_active"
+    one = f"{MEDIATIONS}/{started['id']}"
+
+    # the mediator is court staff, designated by the judge; before that nobody mediates
+    resp = await client.post(
+        f"{one}/sessions",
+        json={"mode": "async", "starts_at": datetime.now(UTC).isoformat()},
+        headers=mediator.headers,
+    )
+    assert resp.status == 404
+    resp = await client.post(
+        f"{one}/mediator", json={"mediator_id": str(plaintiff.account_id)}, headers=judge.headers
+    )
+    assert (await _ok(resp, 422))["code"] == "invalid_mediator"
+    body = await _ok(
+        await client.post(
+            f"{one}/mediator", json={"mediator_id": str(mediator.account_id)}, headers=judge.headers
+        )
+    )
+    assert body["status"] == "in_progress" and body["designated_late"] is False
+    assert (await client.get(one, headers=outsider.headers)).status == 404
+
+    session = await _ok(
+        await client.post(
+            f"{one}/sessions",
+            json={
+                "mode": "live",
+                "starts_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                "note": "视频调解",
+            },
+            headers=mediator.headers,
+        ),
+        201,
+    )
+    assert session["mode"] == "live"
+
+    # proposals and counter-proposals
+    first = await _ok(
+        await client.post(
+            f"{one}/proposals", json={"terms": "被告一次性支付5000元。"}, headers=plaintiff.headers
+        ),
+        201,
+    )
+    resp = await client.post(
+        f"{one}/proposals",
+        json={"terms": "自己还价", "counter_to": first["id"]},
+        headers=plaintiff.headers,
+    )
+    assert (await _ok(resp, 422))["code"] == "invalid_counter"
+    counter = await _ok(
+        await client.post(
+            f"{one}/proposals",
+            json={"terms": "分两期支付4000元。", "counter_to": first["id"]},
+            headers=defendant.headers,
+        ),
+        201,
+    )
+    assert counter["author_role"] == "defendant" and counter["counter_to"] == first["id"]
+    assert (
+        await client.post(f"{one}/agreement", json={"terms": "x" * 5}, headers=plaintiff.headers)
+    ).status == 404
+
+    terms = "被告于2026年12月31日前分两期向原告支付4500元，原告放弃其余诉讼请求。"
+    agreement = await _ok(
+        await client.post(f"{one}/agreement", json={"terms": terms}, headers=mediator.headers), 201
+    )
+    assert agreement["status"] == "awaiting_signatures" and agreement["awaiting"] == 2
+
+    # signing needs a fresh face check; the first signature does not make it effective
+    resp = await client.post(f"{one}/agreement/sign", headers=plaintiff.headers)
+    assert (await _ok(resp, 403))["code"] == "presence_required"
+    assert (await client.post(f"{one}/agreement/sign", headers=mediator.present())).status == 404
+    body = await _ok(await client.post(f"{one}/agreement/sign", headers=plaintiff.present()))
+    assert body["status"] == "awaiting_signatures" and body["awaiting"] == 1
+    assert (await client.get(f"{one}/statement", headers=plaintiff.headers)).status == 404
+    resp = await client.post(f"{one}/agreement/sign", headers=plaintiff.present())
+    assert (await _ok(resp, 409))["code"] == "already_signed"
+
+    body = await _ok(await client.post(f"{one}/agreement/sign", headers=defendant.present()))
+    assert body["status"] == "effective" and body["awaiting"] == 0
+    assert [s["signer_role"] for s in body["signatures"]] == ["plaintiff", "defendant"]
+    assert all(s["valid"] for s in body["signatures"])
+    # effective at the last signature
+    assert body["effective_at"] == body["signatures"][-1]["signed_at"]
+    assert (await _ok(await client.get(one, headers=judge.headers)))["status"] == "agreed"
+
+    resp = await client.get(f"{one}/statement", headers=defendant.headers)
+    assert resp.status == 200
+    pdf = await resp.read()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", "")
+    assert "调解书" in text and "4500元" in text and "张三" in text
+
+    # the statement went to electronic service (the default server records a pending request)
+    with app[DATABASE].activate():
+        requests = await ServiceRequest.filter(filing_id=filing.id)
+        assert len(requests) == 1
+        assert requests[0].document_kind == "mediation_statement"
+        assert requests[0].sha256 == body["statement_sha256"]
+        assert set(requests[0].recipients) == {str(plaintiff.account_id), str(defendant.account_id)}
+        events = await CaseEvent.filter(filing_id=filing.id).values_list("kind", flat=True)
+    assert "document_service_requested" in events and "mediation_agreement_effective" in events
+
+    # nothing more happens in a concluded mediation; parties were asked to sign over WeChat
+    resp = await client.post(f"{one}/proposals", json={"terms": "再议"}, headers=plaintiff.headers)
+    assert (await _ok(resp, 409))["code"] == "mediation_over"
+    await run_jobs(app)
+    async with platform.session.get(f"{platform.base}/__control/messages") as resp:
+        messages = (await resp.json())["messages"]
+    assert {m["touser"] for m in messages} == {plaintiff.openid, defendant.openid}
+
+
+async def test_pre_filing_period_and_expiry(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    filing = await registered_case(app, plaintiff, defendant, judge, status="submitted")
+    await _consent(client, str(filing.id), plaintiff.headers)
+    await _consent(client, str(filing.id), defendant.headers)
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=plaintiff.headers), 201
+    )
+    assert started["phase"] == "pre_filing" and started["period_days"] == 30
+
+    # the period runs out: the mediation reads as expired and refuses further steps
+    with app[DATABASE].activate():
+        await Mediation.filter(id=started["id"]).update(
+            ends_on=datetime.now(UTC).date() - timedelta(days=1),
+            designation_due_on=datetime.now(UTC).date() - timedelta(days=2),
+        )
+    one = f"{MEDIATIONS}/{started['id']}"
+    body = await _ok(await client.get(one, headers=plaintiff.headers))
+    assert body["status"] == "expired" and body["designation_overdue"] is True
+    resp = await client.post(f"{one}/proposals", json={"terms": "还款"}, headers=plaintiff.headers)
+    problem = await _ok(resp, 409)
+    assert problem["code"] == "mediation_period_expired" and "第二十四条" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("phase", "procedure", "days"),
+    [
+        ("pre_filing", "ordinary", 30),
+        ("pre_filing", "simple", 30),
+        ("post_filing", "ordinary", 15),
+        ("post_filing", "simple", 7),
+        ("post_filing", "small_claims", 7),
+    ],
+)
+def test_mediation_periods(phase: str, procedure: str, days: int) -> None:
+    assert period_days(phase, procedure) == days
+
+
+def test_working_days() -> None:
+    friday = date(2026, 11, 20)
+    assert add_working_days(friday, 3) == date(2026, 11, 25)  # Mon, Tue, Wed
+    assert add_working_days(date(2026, 11, 23), 3) == date(2026, 11, 26)
+    # a period ending on a Saturday runs to Monday (CPL Art. 85)
+    assert period_end(date(2026, 11, 14), 7) == date(2026, 11, 23)
+    assert period_end(date(2026, 11, 16), 7) == date(2026, 11, 23)
+    # a replacement calendar: a holiday on Monday the 23rd
+    calendar = lambda d: d.weekday() < 5 and d != date(2026, 11, 23)  # noqa: E731
+    assert add_working_days(friday, 3, calendar) == date(2026, 11, 26)
+
+
+async def test_a_late_designation_is_made_and_flagged(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    mediator = await staff(app, accounts, Role.CLERK)
+    filing = await registered_case(app, plaintiff, defendant, judge, procedure="ordinary")
+    await _consent(client, str(filing.id), plaintiff.headers)
+    await _consent(client, str(filing.id), defendant.headers)
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    assert started["period_days"] == 15
+    with app[DATABASE].activate():
+        await Mediation.filter(id=started["id"]).update(
+            designation_due_on=datetime.now(UTC).date() - timedelta(days=1)
+        )
+    one = f"{MEDIATIONS}/{started['id']}"
+    assert (await _ok(await client.get(one, headers=judge.headers)))["designation_overdue"] is True
+    # parties cannot designate; the judge still can, and the delay stays on record
+    body = {"mediator_id": str(mediator.account_id)}
+    assert (
+        await client.post(f"{one}/mediator", json=body, headers=plaintiff.headers)
+    ).status == 404
+    designated = await _ok(await client.post(f"{one}/mediator", json=body, headers=judge.headers))
+    assert designated["designated_late"] is True and designated["designation_overdue"] is False
+    # the mediator may close it without agreement
+    closed = await _ok(
+        await client.post(f"{one}/close", json={"note": "双方分歧过大"}, headers=mediator.headers)
+    )
+    assert closed["status"] == "failed"
