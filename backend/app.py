@@ -54,6 +54,7 @@ from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
 from identity import routes as identity_routes
+from miniapp_stub import pages as miniapp_pages
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -263,4 +264,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())
     filing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/filing/", filing_routes.create_app())
+    app.add_routes(miniapp_pages.routes)
     return app
