@@ -152,15 +152,3 @@ async def console_index(request: web.Request) -> web.StreamResponse:
 @endpoint("A file of the console", public=True, tags=TAGS, errors=(404,))
 async def console_asset(request: web.Request) -> web.StreamResponse:
     return _serve(request, "console", request.match_info["name"])
-
-
-@routes.get("/miniapp")
-@endpoint("Redirect to /miniapp/", public=True, tags=TAGS, status=302)
-async def miniapp_redirect(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/miniapp/")
-
-
-@routes.get("/console")
-@endpoint("Redirect to /console/", public=True, tags=TAGS, status=302)
-async def console_redirect(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/console/")

@@ -1,5 +1,5 @@
 // DOM helpers shared by the mini-program and the console. Everything is built with
-// createElement/textContent: no innerHTML, so text from the API can never become markup.
+// createElement/textContent, never HTML parsing, so text from the API can never become markup.
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
