@@ -27,7 +27,14 @@ from backend.auth.principal import Actor
 from backend.auth.staff import create_staff_account
 from backend.settings import Settings
 from filing.courts import seed_reference_data
-from miniapp_stub.wechat import create_fake_wechat_app
+from miniapp_stub.pay import (
+    FakePayConfig,
+    MerchantKeys,
+    create_fake_pay_app,
+    generate_platform_keys,
+    generate_test_merchant,
+)
+from miniapp_stub.wechat import DEFAULT_APPID, create_fake_wechat_app
 from tests.browser.fake_camera import photo_to_y4m
 from tests.conftest import SHARED
 
@@ -61,6 +68,27 @@ async def wechat() -> AsyncIterator[TestServer]:
 
 
 @dataclass
+class FakePay:
+    server: TestServer
+    merchant: MerchantKeys
+    platform_public_key_pem: str
+    platform_serial: str
+
+
+@pytest.fixture
+async def wechat_pay() -> AsyncIterator[FakePay]:
+    merchant = generate_test_merchant("1230000109", (DEFAULT_APPID,))
+    platform = generate_platform_keys()
+    config = FakePayConfig.for_merchants(merchant, platform=platform)
+    server = TestServer(create_fake_pay_app(config), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield FakePay(server, merchant, platform.public_key_pem, platform.serial)
+    finally:
+        await server.close()
+
+
+@dataclass
 class Court:
     base: str
     app: web.Application
@@ -81,15 +109,30 @@ class Court:
 
 @pytest.fixture
 async def court(
-    settings_factory: Callable[..., Settings], wechat: TestServer
+    settings_factory: Callable[..., Settings],
+    wechat: TestServer,
+    wechat_pay: FakePay,
+    tmp_path: Path,
 ) -> AsyncIterator[Court]:
     port = _free_port()
     wechat_base = str(wechat.make_url("")).rstrip("/")
+    keys = tmp_path / "pay-keys"
+    keys.mkdir()
+    (keys / "merchant.pem").write_text(wechat_pay.merchant.private_key_pem)
+    (keys / "platform.pem").write_text(wechat_pay.platform_public_key_pem)
     settings = settings_factory(
+        # The payment notification comes back to this port.
         public_base_url=f"http://127.0.0.1:{port}",
         wechat_base_url=wechat_base,
         sms_base_url=f"{wechat_base}/sms",
         face_processes=False,
+        wechat_pay_base_url=str(wechat_pay.server.make_url("")).rstrip("/"),
+        wechat_pay_mchid=wechat_pay.merchant.mchid,
+        wechat_pay_merchant_serial=wechat_pay.merchant.serial_no,
+        wechat_pay_merchant_key_file=keys / "merchant.pem",
+        wechat_pay_apiv3_key=wechat_pay.merchant.apiv3_key,
+        wechat_pay_platform_serial=wechat_pay.platform_serial,
+        wechat_pay_platform_public_key_file=keys / "platform.pem",
     )
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1", port=port)

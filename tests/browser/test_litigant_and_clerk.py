@@ -1,7 +1,8 @@
 """End to end in a real browser: a litigant signs in with (simulated) WeChat, consents, registers
 their real name with a face check from the camera, files a case with evidence and sees it in
 "my cases"; a clerk signs in to the console (setting up the authenticator), finds it in the review
-queue with its 7-day clock and registers it; the litigant then sees the case number."""
+queue with its 7-day clock and registers it; the litigant then sees the case number and pays the
+fee through the fake WeChat Pay."""
 
 from __future__ import annotations
 
@@ -151,6 +152,11 @@ async def test_litigant_files_and_clerk_registers(
     await expect(page.locator("#case-number")).to_have_text(case_number)
     await expect(page.locator("#fee-notice")).to_contain_text("2300.00")
     await shot(page, artifacts, "07-miniapp-registered")
+
+    # Paying through (fake) WeChat Pay: the signed notification reaches the server.
+    await page.click("#pay")
+    await expect(page.locator("#fee-paid")).to_contain_text("¥2300.00", timeout=15_000)
+    await shot(page, artifacts, "08-miniapp-fee-paid")
 
     assert page_failures(litigant) == []
     assert page_failures(clerk) == []
