@@ -63,6 +63,15 @@ async def litigant_files_a_case(litigant: Phone, artifacts: Path) -> str:
     await expect(page.locator("#face-result")).to_contain_text("verified", timeout=20_000)
     await expect(page.locator("#realname-status")).to_contain_text("已认证", timeout=10_000)
 
+    # Liveness: the server's two random actions are prompted in order while frames are taken;
+    # a photo held up to the camera cannot perform them, and the refusal is shown.
+    await page.set_input_files("#id-portrait", str(FACES / "obama_1.jpg"))
+    await page.click("#liveness")
+    await expect(page.locator("#liveness-actions li")).to_have_count(2)
+    await expect(page.locator(".camera .prompt")).to_be_visible()
+    await expect(page.locator(".error .error-detail")).to_be_visible(timeout=30_000)
+    await shot(page, artifacts, "03-miniapp-liveness-refused")
+
     # File the case at the Yuyao court against a defendant living there.
     await page.click("a[data-tab=file]")
     form = page.locator("#filing-form")
@@ -99,7 +108,11 @@ async def litigant_files_a_case(litigant: Phone, artifacts: Path) -> str:
     await page.click("#submit-filing")
     await expect(page.locator(".badge.status-submitted")).to_be_visible()
 
-    # "My cases" lists it.
+    # "My cases" lists it; a spoiled access token is renewed with the refresh token on the way.
+    await page.evaluate(
+        "const k = 'mc.miniapp.tokens'; const t = JSON.parse(sessionStorage.getItem(k));"
+        "sessionStorage.setItem(k, JSON.stringify({...t, access: 'expired'}));"
+    )
     await page.click("a[data-tab=cases]")
     await expect(page.locator(f"#case-list a[data-filing='{filing_id}']")).to_be_visible()
     await shot(page, artifacts, "04-miniapp-my-cases")
@@ -160,3 +173,30 @@ async def test_litigant_files_and_clerk_registers(
 
     assert page_failures(litigant) == []
     assert page_failures(clerk) == []
+
+
+async def test_calculators_work_without_signing_in(
+    browser: Browser, court: Court, artifacts: Path
+) -> None:
+    visitor = await open_page(browser, court.base)
+    page = visitor.page
+    await page.goto("/miniapp/#/fees")
+    form = page.locator("#fee-form")
+    await form.locator("select[name=case_type]").select_option("property")
+    await form.locator("input[name=amount]").fill("100000")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#fee-total")).to_have_text("¥2300.00")
+    await form.locator("select[name=procedure]").select_option("simple")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#fee-total")).to_have_text("¥1150.00")
+    # A bad amount comes back as the API's problem+json, shown on the page.
+    await form.locator("input[name=amount]").fill("12.345")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#fee-result .error")).to_contain_text("amount")
+    await shot(page, artifacts, "09-miniapp-fee-calculator")
+
+    # The deadline calculator answers (or, where electronic service is not deployed, shows why).
+    await page.goto("/miniapp/#/deadline")
+    await page.locator("#deadline-form button[type=submit]").click()
+    await expect(page.locator("#deadline-result .card, #deadline-result .error")).to_be_visible()
+    assert page_failures(visitor) == []

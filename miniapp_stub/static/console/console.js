@@ -2,6 +2,7 @@
 // enrolment), the filing review queue with its 7-day clock, a case with its timeline, and the
 // review actions (corrections, register, refuse, assign the judge).
 import { createApi, newKey } from '/miniapp/api.js';
+import { causeName, courtName, named } from '/miniapp/names.js';
 import { busy, clear, errorBox, field, formValues, h, statusBadge, timelineList, when } from '/miniapp/ui.js';
 
 const api = createApi('mc.console.tokens');
@@ -78,7 +79,15 @@ function clock(item) {
 }
 
 async function queuePage() {
-  const page = await api.get('/api/v1/filing/review-queue', { limit: 100 });
+  // Judges have no review queue (clerks and court administrators review): show why, keep search.
+  let page = null;
+  let refused = null;
+  try {
+    page = await api.get('/api/v1/filing/review-queue', { limit: 100 });
+  } catch (error) {
+    if (error.status === 401) throw error;
+    refused = errorBox(error);
+  }
   const search = h('form', { class: 'row', id: 'case-search' },
     h('input', { name: 'number', placeholder: '案号 Case number, e.g. (2026)浙0281民初1号', required: true }),
     h('button', { class: 'btn inline', type: 'submit' }, '查找 / Find'));
@@ -92,16 +101,16 @@ async function queuePage() {
   });
   clear(view,
     h('div', { class: 'card' }, h('h2', {}, '立案审查 ', h('span', { class: 'en' }, 'Filings to review (7-day clock, CPL Art. 126)')),
-      page.items.length
+      refused || (page.items.length
         ? h('table', { class: 'queue', id: 'review-queue' },
           h('thead', {}, h('tr', {}, h('th', {}, '状态 Status'), h('th', {}, '案由 Cause'), h('th', { class: 'opt' }, '收到 Received'), h('th', {}, '期限 Due'), h('th', {}, '剩余 Clock'))),
           h('tbody', {}, page.items.map((item) => h('tr', {},
             h('td', {}, h('a', { href: `#/filing/${item.id}`, 'data-filing': item.id }, statusBadge(item.status))),
-            h('td', {}, item.cause),
+            h('td', {}, named(causeName, api, item.cause)),
             h('td', { class: 'opt' }, when(item.received_at)),
             h('td', {}, item.decision_due_on || '—'),
             h('td', {}, clock(item))))))
-        : h('p', { class: 'muted', id: 'queue-empty' }, '没有待审查的立案。/ Nothing to review.')),
+        : h('p', { class: 'muted', id: 'queue-empty' }, '没有待审查的立案。/ Nothing to review.'))),
     h('div', { class: 'card' }, h('h2', {}, '按案号查找 ', h('span', { class: 'en' }, 'Find a case')), search, slot));
 }
 
@@ -162,9 +171,9 @@ async function filingPage(id) {
         filing.case_number ? h('div', { class: 'case-number', id: 'case-number' }, filing.case_number) : null,
         h('p', {}, statusBadge(filing.status)),
         h('dl', { class: 'kv' },
-          h('dt', {}, '受理法院 Court'), h('dd', {}, filing.competent_court || filing.receiving_court),
-          h('dt', {}, '收件法院 Received at'), h('dd', {}, filing.receiving_court),
-          h('dt', {}, '案由 Cause'), h('dd', {}, filing.cause),
+          h('dt', {}, '受理法院 Court'), h('dd', {}, named(courtName, api, filing.competent_court || filing.receiving_court)),
+          h('dt', {}, '收件法院 Received at'), h('dd', {}, named(courtName, api, filing.receiving_court)),
+          h('dt', {}, '案由 Cause'), h('dd', {}, named(causeName, api, filing.cause)),
           h('dt', {}, '程序 Procedure'), h('dd', {}, filing.procedure),
           h('dt', {}, '标的 Amount'), h('dd', {}, filing.claim_amount ? `¥${filing.claim_amount}` : '—'),
           h('dt', {}, '审查期限 Decide by'), h('dd', {}, filing.decision_due_on || '—'),

@@ -99,6 +99,9 @@ function grabJpeg(video, canvas) {
   return new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
 }
 
+// The outcome of the last face check, shown once on the page that follows it.
+let flash = null;
+
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 export async function realname(view) {
@@ -155,11 +158,12 @@ export async function realname(view) {
     form.append('selfie', selfie, 'selfie.jpg');
     progress.hidden = false;
     const out = await api.upload('/api/v1/identity/face/verify', form, progress.set);
-    clear(faceSlot, h('div', { class: 'ok', id: 'face-result' }, `核验结果 / Result: ${out.result} · ${out.realname_status}`));
-    setTimeout(() => go('#/realname'), 800);
+    flash = `核验结果 / Result: ${out.result} · ${out.realname_status}`;
+    go('#/realname');
   }));
 
   // Liveness: the server's random actions, shown one after the other while frames are taken.
+  const actionList = h('ol', { class: 'actions', id: 'liveness-actions' });
   const liveness = h('button', { class: 'btn secondary', type: 'button', id: 'liveness' }, '活体检测 / Liveness check');
   liveness.addEventListener('click', () => busy(liveness, faceSlot, async () => {
     if (!portrait.files.length) throw new Error('请选择身份证人像面照片（与实名核验时相同）/ choose the same ID portrait photo');
@@ -167,11 +171,14 @@ export async function realname(view) {
     video.hidden = false;
     preview.hidden = true;
     const challenge = await api.post('/api/v1/identity/face/liveness/challenges');
+    const steps = challenge.actions.map((a) => h('li', {}, a.prompt_zh_en));
+    clear(actionList, steps);
     const frames = [];
     const perAction = Math.ceil(Math.min(challenge.max_frames, Math.max(challenge.min_frames, 30)) / challenge.actions.length);
     prompt.hidden = false;
-    for (const action of challenge.actions) {
+    for (const [index, action] of challenge.actions.entries()) {
       prompt.textContent = action.prompt_zh_en;
+      steps.forEach((step, i) => step.classList.toggle('current', i === index));
       for (let i = 0; i < perAction; i += 1) {
         frames.push(await grabJpeg(video, canvas));
         await sleep(100);
@@ -193,6 +200,8 @@ export async function realname(view) {
     }
   }));
 
+  const shown = flash ? h('div', { class: 'ok', id: 'face-result' }, flash) : null;
+  flash = null;
   const needs = [];
   if (!consented.personal_info) needs.push('个人信息处理 / personal information');
   if (!consented.biometric_face) needs.push('人脸信息处理 / face data');
@@ -207,13 +216,13 @@ export async function realname(view) {
           h('dt', {}, '状态 Status'), h('dd', { id: 'realname-status' }, real.status_text))
         : idForm),
     real ? h('div', { class: 'card' },
-      h('h2', {}, '2. 人脸核验 ', h('span', { class: 'en' }, 'Face check')),
+      h('h2', {}, '2. 人脸核验 ', h('span', { class: 'en' }, 'Face check')), shown,
       h('p', { class: 'muted' }, '照片只用于本次比对，不会保存。/ Photos are used for this check only and not kept.'),
       field('身份证人像面照片 / ID portrait photo', portrait),
       h('div', { class: 'camera' }, video, preview, prompt), canvas,
       h('div', { class: 'row' }, cameraButton, shoot),
       real.status !== 'verified' ? verify : null,
-      liveness, progress, faceSlot) : null,
+      liveness, actionList, progress, faceSlot) : null,
   );
   // Release the camera when the user leaves the page.
   window.addEventListener('hashchange', () => { if (stream) for (const t of stream.getTracks()) t.stop(); }, { once: true });

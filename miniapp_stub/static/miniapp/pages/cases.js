@@ -4,6 +4,7 @@ import { api, go } from '/miniapp/session.js';
 import { busy, clear, errorBox, fen, field, h, progressBar, statusBadge, timelineList, when } from '/miniapp/ui.js';
 import { newKey } from '/miniapp/api.js';
 import * as wx from '/miniapp/wx.js';
+import { causeName, courtName, named } from '/miniapp/names.js';
 
 const ROLE = { plaintiff: '原告 Plaintiff', defendant: '被告 Defendant', third_party: '第三人 Third party' };
 
@@ -17,8 +18,8 @@ export async function list(view) {
   }
   clear(view, h('div', { class: 'card' }, h('ul', { class: 'list', id: 'case-list' }, page.items.map((f) => h('li', {},
     h('a', { href: `#/case/${f.id}`, 'data-filing': f.id },
-      h('div', { class: 'title' }, f.case_number || `${f.cause}`, ' ', statusBadge(f.status)),
-      h('div', { class: 'muted' }, `${f.competent_court || f.receiving_court} · ${when(f.created_at)}`)))))));
+      h('div', { class: 'title' }, f.case_number || named(causeName, api, f.cause), ' ', statusBadge(f.status)),
+      h('div', { class: 'muted' }, named(courtName, api, f.competent_court || f.receiving_court), ` · ${when(f.created_at)}`)))))));
 }
 
 function quoteTable(quote) {
@@ -133,8 +134,8 @@ export async function detail(view, id) {
       filing.case_number ? h('div', { class: 'case-number', id: 'case-number' }, filing.case_number) : null,
       h('p', {}, statusBadge(filing.status)),
       h('dl', { class: 'kv' },
-        h('dt', {}, '法院 Court'), h('dd', {}, filing.competent_court || filing.receiving_court),
-        h('dt', {}, '案由 Cause'), h('dd', {}, filing.cause),
+        h('dt', {}, '法院 Court'), h('dd', {}, named(courtName, api, filing.competent_court || filing.receiving_court)),
+        h('dt', {}, '案由 Cause'), h('dd', {}, named(causeName, api, filing.cause)),
         h('dt', {}, '标的 Amount'), h('dd', {}, filing.claim_amount ? `¥${filing.claim_amount}` : '—'),
         h('dt', {}, '诉请 Claims'), h('dd', {}, filing.claims || '—'),
         filing.decision_due_on ? [h('dt', {}, '审查期限 Review by'), h('dd', {}, filing.decision_due_on)] : null,
