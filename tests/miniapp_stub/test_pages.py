@@ -53,6 +53,13 @@ async def test_pages_are_public_with_strict_headers(
     assert csp["connect-src"] == ["'self'", "http://127.0.0.1:8930"]
 
 
+async def test_unchanged_files_are_not_sent_again(client: Client) -> None:
+    first = await client.get("/miniapp/api.js")
+    assert first.headers["Cache-Control"] == "no-cache"
+    again = await client.get("/miniapp/api.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status == 304 and await again.read() == b""
+
+
 async def test_nothing_outside_the_static_folder_is_served(client: Client) -> None:
     for path in (
         "/miniapp/pages.py",
