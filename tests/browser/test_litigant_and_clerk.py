@@ -7,6 +7,7 @@ the fee through the fake WeChat Pay."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import time
@@ -150,6 +151,12 @@ async def clerk_requests_corrections(clerk: Phone, filing_id: str, artifacts: Pa
     await expect(page.locator("#review-queue")).to_contain_text("民间借贷纠纷")
     await shot(page, artifacts, "05-console-review-queue")
     await row.click()
+    # The evidence downloads with the clerk's token in the header, never in the URL.
+    async with page.expect_download() as download_info:
+        await page.click("#evidence-list .download")
+    download = await download_info.value
+    assert download.suggested_filename == "iou.pdf"
+    assert await asyncio.to_thread(Path(await download.path()).read_bytes) == PDF
     await page.fill("textarea[name=items]", "补充借条原件照片\n写明利息计算方式")
     await page.fill("input[name=deadline_days]", "10")
     await page.click("#request-corrections")

@@ -161,6 +161,12 @@ function reviewActions(filing, slot) {
   return cards;
 }
 
+function downloadButton(path, name, slot) {
+  const button = h('button', { class: 'btn secondary inline download', type: 'button' }, '下载 / Download');
+  button.addEventListener('click', () => busy(button, slot, () => api.download(path, name)));
+  return button;
+}
+
 async function filingPage(id) {
   const base = `/api/v1/filing/filings/${id}`;
   const [filing, timeline] = await Promise.all([api.get(base), api.get(`${base}/timeline`)]);
@@ -186,8 +192,9 @@ async function filingPage(id) {
         h('ul', { class: 'list' }, filing.parties.map((p) => h('li', {}, h('div', { class: 'title' }, `${ROLE[p.role] || p.role}：${p.name}`),
           h('div', { class: 'muted' }, [p.id_number_masked || p.credit_code, p.address, p.service_address].filter(Boolean).join(' · ')))))),
       h('div', { class: 'card' }, h('h2', {}, '证据 Evidence'),
-        filing.evidence.length ? h('ul', { class: 'list' }, filing.evidence.map((e) => h('li', {}, h('div', { class: 'title' }, e.title),
-          h('div', { class: 'muted' }, `${e.media_type} · ${e.size} B · SHA-256 ${e.sha256}`)))) : h('p', { class: 'muted' }, '无 / none')),
+        filing.evidence.length ? h('ul', { class: 'list', id: 'evidence-list' }, filing.evidence.map((e) => h('li', {}, h('div', { class: 'title' }, e.title),
+          h('div', { class: 'muted' }, `${e.media_type} · ${e.size} B · SHA-256 ${e.sha256}`),
+          downloadButton(`${base}/evidence/${e.id}/file`, e.title, slot)))) : h('p', { class: 'muted' }, '无 / none')),
       filing.corrections.length ? h('div', { class: 'card' }, h('h2', {}, '补正 Corrections'),
         filing.corrections.map((c) => h('div', {}, h('ol', {}, c.items.map((i) => h('li', {}, i))),
           h('p', { class: 'muted' }, `期限 ${c.deadline} · ${c.answered_at ? `已答复 answered ${when(c.answered_at)}` : '未答复 open'}`)))) : null),

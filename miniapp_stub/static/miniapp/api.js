@@ -120,9 +120,31 @@ export function createApi(storageKey) {
     });
   }
 
+  // A protected file saved through a blob URL: a plain link could not carry the Authorization
+  // header, and the token must never go into the URL.
+  async function download(path, fallbackName, retried = false) {
+    const response = await fetch(path, { headers: headersFor() });
+    if (response.status === 401 && !retried && await refresh()) return download(path, fallbackName, true);
+    if (!response.ok) throw new ApiError(response.status, problemOf(response.status, await readBody(response)));
+    const disposition = response.headers.get('Content-Disposition') || '';
+    const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+    const plain = /filename="([^"]+)"/i.exec(disposition);
+    const name = encoded ? decodeURIComponent(encoded[1]) : plain ? plain[1] : fallbackName;
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    return name;
+  }
+
   return {
     request,
     upload,
+    download,
     get: (path, query) => request('GET', path, { query }),
     post: (path, json, opts = {}) => request('POST', path, { json, ...opts }),
     patch: (path, json) => request('PATCH', path, { json }),

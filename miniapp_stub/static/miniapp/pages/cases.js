@@ -121,6 +121,12 @@ async function feeSection(filing, slot) {
     paySlot, slot)];
 }
 
+function downloadLink(path, name, slot) {
+  const button = h('button', { class: 'btn secondary download', type: 'button' }, '下载 / Download');
+  button.addEventListener('click', () => busy(button, slot, () => api.download(path, name)));
+  return button;
+}
+
 export async function detail(view, id) {
   const base = `/api/v1/filing/filings/${id}`;
   const [filing, timeline] = await Promise.all([api.get(base), api.get(`${base}/timeline`)]);
@@ -147,7 +153,8 @@ export async function detail(view, id) {
     h('div', { class: 'card' }, h('h2', {}, '证据 ', h('span', { class: 'en' }, 'Evidence')),
       filing.evidence.length
         ? h('ul', { class: 'list', id: 'evidence-list' }, filing.evidence.map((e) => h('li', {}, h('div', { class: 'title' }, e.title),
-          h('div', { class: 'muted' }, `${e.media_type} · ${(e.size / 1024).toFixed(1)} KiB · SHA-256 ${e.sha256.slice(0, 16)}…`))))
+          h('div', { class: 'muted' }, `${e.media_type} · ${(e.size / 1024).toFixed(1)} KiB · SHA-256 ${e.sha256.slice(0, 16)}…`),
+          downloadLink(`${base}/evidence/${e.id}/file`, e.title, slot))))
         : h('p', { class: 'muted' }, '暂无证据 / No evidence yet')),
     ...sections,
     slot,
