@@ -33,10 +33,12 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test-sqlite: setup
+	scripts/ensure-chromium.sh
 	MC_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q
 
 test-postgres: setup
 	scripts/ensure-postgres.sh
+	scripts/ensure-chromium.sh
 	MC_TEST_DATABASE=postgres MC_TEST_POSTGRES_URL=$(PG_URL) $(VENV)/bin/pytest -q
 
 ## Everything CI checks: lint, then the suite on SQLite and on PostgreSQL.

@@ -63,6 +63,7 @@ from identity import routes as identity_routes
 from service_of_process import calendar_routes
 from service_of_process import jobs as service_jobs
 from service_of_process import routes as service_routes
+from miniapp_stub import pages as miniapp_pages
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -288,4 +289,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/hearings/", hearing_routes.create_app())
     async_hearing_routes.install(app)
     mediation_routes.install(app)
+    app.add_routes(miniapp_pages.routes)
     return app

@@ -66,6 +66,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from miniapp_stub.cors import control_cors_middleware
 from miniapp_stub.pay_control import add_control_routes
 from miniapp_stub.pay_keys import (
     CHINA_TZ,
@@ -452,7 +453,7 @@ def add_pay_routes(app: web.Application, config: FakePayConfig) -> web.Applicati
 
 
 def create_fake_pay_app(config: FakePayConfig) -> web.Application:
-    return add_pay_routes(web.Application(), config)
+    return add_pay_routes(web.Application(middlewares=[control_cors_middleware]), config)
 
 
 def configure_pay_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -57,6 +57,7 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from miniapp_stub.cors import control_cors_middleware
 from miniapp_stub.sms import DEFAULT_SMS_API_KEY, FakeSmsConfig, create_fake_sms_app
 
 __all__ = [
@@ -644,7 +645,7 @@ async def _control_reset(request: web.Request) -> web.Response:
 
 def create_fake_wechat_app(config: FakeWeChatConfig | None = None) -> web.Application:
     config = config or FakeWeChatConfig()
-    app = web.Application()
+    app = web.Application(middlewares=[control_cors_middleware])
     app[WECHAT_CONFIG] = config
     app[WECHAT_STATE] = FakeWeChatState(
         templates={k: tuple(v) for k, v in config.templates.items()}
