@@ -34,13 +34,7 @@ from backend.auth.session_cache import SessionCache, listen_for_revocations
 from backend.auth.tokens import TokenCodec
 from backend.db import Database, migrate
 from backend.errors import ServiceUnavailable
-from backend.http import (
-    auth_middleware,
-    endpoint,
-    observe_middleware,
-    on_response_prepare,
-    problem_middleware,
-)
+from backend.http import edge_middleware, endpoint, on_response_prepare
 from backend.idempotency.middleware import idempotency_middleware
 from backend.jobs.queue import JobRegistry
 from backend.jobs.worker import Worker
@@ -239,12 +233,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
 def create_app(settings: Settings) -> web.Application:
     keyring = load_keyring(settings)
     app = web.Application(
-        middlewares=[
-            observe_middleware,
-            problem_middleware,
-            auth_middleware,
-            idempotency_middleware,
-        ],
+        middlewares=[edge_middleware, idempotency_middleware],
         client_max_size=settings.max_json_body,
     )
     app.on_response_prepare.append(on_response_prepare)

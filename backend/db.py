@@ -8,6 +8,7 @@ on :class:`Database` and closed through it, because aiohttp may run cleanup in a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import itertools
@@ -49,6 +50,10 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("mediation", "hearings.mediation.models", "hearings.mediation.migrations"),
 )
 
+# Connections of the PostgreSQL read pool (capped by db_pool_max). Four already keep a point
+# read's round trip overlapped with the event loop's other work; more only add idle backends.
+READ_POOL_SIZE = 4
+
 
 def _connection(settings: Settings) -> str | dict[str, Any]:
     url = settings.effective_database_url
@@ -75,13 +80,86 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+class ReadPool:
+    """A few asyncpg connections reserved for :meth:`Database.read`'s point reads.
+
+    Going through Tortoise's pool costs more than the query itself: its wrappers, asyncpg's
+    ``Pool.acquire`` queue, and a task per release (``asyncio.shield``). Here a connection is
+    taken from a list under a FIFO semaphore and given back; asyncpg caches each connection's
+    prepared statements. Connections open on first use; one the server closed is replaced (the
+    read retried once), one whose query was cancelled (it may still be busy) is dropped.
+    """
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self.dsn = dsn
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[asyncpg.Connection] = []
+        self._closed = False
+
+    async def fetch(self, text: str, params: tuple[Any, ...]) -> list[asyncpg.Record]:
+        async with self._slots:
+            if self._closed:
+                raise RuntimeError("the database is closed")
+            connection = self._take_idle()
+            if connection is not None:
+                try:
+                    return await self._run(connection, text, params)
+                except Exception:
+                    if not connection.is_closed():
+                        raise
+                    # Dropped by the server while idle (restart, terminated): a point read can
+                    # simply be repeated, on a new connection.
+            return await self._run(await asyncpg.connect(self.dsn), text, params)
+
+    async def _run(
+        self, connection: asyncpg.Connection, text: str, params: tuple[Any, ...]
+    ) -> list[asyncpg.Record]:
+        try:
+            rows: list[asyncpg.Record] = await connection.fetch(text, *params)
+        except Exception:
+            if not connection.is_closed():
+                self._give_back(connection)  # the statement failed, not the connection
+            raise
+        except BaseException:
+            connection.terminate()  # cancelled mid-query: it may still be busy
+            raise
+        self._give_back(connection)
+        return rows
+
+    def _give_back(self, connection: asyncpg.Connection) -> None:
+        if self._closed:
+            connection.terminate()
+        else:
+            self._idle.append(connection)
+
+    def _take_idle(self) -> asyncpg.Connection | None:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.is_closed():
+                return connection
+        return None
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=5)
+
+
 class Database:
     """An initialised ORM context; models resolve connections through it while it is current."""
 
-    def __init__(self, context: TortoiseContext, sqlite_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        context: TortoiseContext,
+        sqlite_path: Path | None = None,
+        read_pool: ReadPool | None = None,
+    ) -> None:
         self.context = context
         self.dialect = str(context.db().capabilities.dialect)
         self.is_postgres = self.dialect == "postgres"
+        self._read_pool = read_pool
         self._reader: sqlite3.Connection | None = None
         if sqlite_path is not None:
             # Read-only, autocommit: every statement sees the latest committed data (WAL keeps
@@ -111,10 +189,12 @@ class Database:
             config["connections"]["default"] = _postgres_connection(settings)
         await context.init(config=config)
         database_url = settings.effective_database_url
-        sqlite_path = None
+        sqlite_path = read_pool = None
         if database_url.startswith("sqlite://") and ":memory:" not in database_url:
             sqlite_path = Path(database_url.removeprefix("sqlite://").split("?", 1)[0])
-        return cls(context, sqlite_path)
+        if settings.is_postgres:
+            read_pool = ReadPool(database_url, size=min(READ_POOL_SIZE, settings.db_pool_max))
+        return cls(context, sqlite_path, read_pool)
 
     def connection(self) -> BaseDBAsyncClient:
         return self.context.db()
@@ -126,6 +206,8 @@ class Database:
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+        if self._read_pool is not None:
+            await self._read_pool.close()
         await self.context.close_connections()
 
     async def ping(self) -> None:
@@ -147,9 +229,12 @@ class Database:
         """An indexed point read of committed data, outside any transaction, on a hot path.
 
         On SQLite it runs on the event loop through the read-only connection: a point read
-        takes microseconds, ten times less than handing it to aiosqlite's thread and back. Do
-        not use it for scans, or where the caller's own uncommitted writes must be seen.
+        takes microseconds, ten times less than handing it to aiosqlite's thread and back. On
+        PostgreSQL it goes through the lean :class:`ReadPool`. Do not use it for scans, or where
+        the caller's own uncommitted writes must be seen.
         """
+        if self._read_pool is not None:
+            return [dict(row) for row in await self._read_pool.fetch(self.sql(text), params)]
         if self._reader is None:
             return await self.fetch(text, *params)
         return [dict(row) for row in self._reader.execute(text, params).fetchall()]
