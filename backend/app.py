@@ -53,6 +53,7 @@ from backend.settings import Settings
 from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
+from filing.activity import CASE_ACTIVITY_SOURCES
 from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -258,6 +259,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/files/", storage_routes.create_app())
     app.cleanup_ctx.append(identity_routes.clients_ctx)
     app.cleanup_ctx.append(filing_routes.payments_ctx)
+    # Domains append their CaseActivitySource (deadlines, hearings, unread documents) for the
+    # filing dashboard; filing's own is added by its context once the database is open.
+    app[CASE_ACTIVITY_SOURCES] = []
+    app.cleanup_ctx.append(filing_routes.activity_ctx)
     identity_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())

@@ -120,6 +120,13 @@ class Filing(Model):
     fee_due_on = fields.DateField(null=True)
     fee_quote: dict[str, Any] | None = fields.JSONField(null=True)
     fee_paid_at = fields.DatetimeField(null=True)  # set by the verified payment notification
+    # What is due after a granted fee relief (Decree 481 Art. 44-47): null while none was
+    # granted (fee_total is due); 0 when waived. ``fee_relief`` names the relief granted.
+    fee_payable = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    fee_relief = fields.CharField(max_length=16, null=True)
+    # The decision date an overdue-clock alert was raised for (once per clock; a correction
+    # restarts the clock and may raise a new one).
+    clock_alerted_due_on = fields.DateField(null=True)
     assigned_judge_id = fields.UUIDField(null=True)
     assigned_clerk_id = fields.UUIDField(null=True)
     created_by_id = fields.UUIDField(db_index=True)
@@ -128,7 +135,13 @@ class Filing(Model):
 
     class Meta:
         table = "filing_filing"
-        indexes = (("competent_court_code", "status"),)
+        indexes = (
+            ("competent_court_code", "status"),
+            # dashboard page order (newest first, keyset on created_at, id)
+            ("created_at", "id"),
+            # clock alerts: pending filings by decision date
+            ("status", "decision_due_on"),
+        )
 
 
 class Party(Model):
@@ -156,6 +169,7 @@ class Party(Model):
 
     class Meta:
         table = "filing_party"
+        indexes = (("filing_id",),)
 
 
 class Representation(Model):
@@ -172,6 +186,7 @@ class Representation(Model):
 
     class Meta:
         table = "filing_representation"
+        indexes = (("party_id",), ("lawyer_account_id", "revoked_at"))
 
 
 class Evidence(Model):
@@ -195,6 +210,7 @@ class Evidence(Model):
 
     class Meta:
         table = "filing_evidence"
+        indexes = (("filing_id",),)
 
 
 class CorrectionNotice(Model):
@@ -212,6 +228,7 @@ class CorrectionNotice(Model):
 
     class Meta:
         table = "filing_correction"
+        indexes = (("filing_id",),)
 
 
 class Forwarding(Model):
@@ -228,6 +245,7 @@ class Forwarding(Model):
 
     class Meta:
         table = "filing_forwarding"
+        indexes = (("filing_id",),)
 
 
 class CaseEvent(Model):
@@ -245,6 +263,7 @@ class CaseEvent(Model):
 
     class Meta:
         table = "filing_case_event"
+        indexes = (("filing_id", "at"),)
 
 
 class PaymentStatus(StrEnum):
@@ -273,3 +292,4 @@ class Payment(Model):
 
     class Meta:
         table = "filing_payment"
+        indexes = (("filing_id", "status"),)

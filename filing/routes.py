@@ -11,6 +11,7 @@ from backend.errors import NotFound, ValidationFailed
 from backend.http import endpoint
 from backend.policy import Policy
 from filing import courts
+from filing.activity import activity_ctx as activity_ctx
 from filing.case_numbers import parse_case_number
 from filing.catalogue import CASE_TYPE_CODES, CASE_TYPES_BY_CODE, INTERNET_CATEGORIES_BY_KEY
 from filing.fees import (
@@ -308,6 +309,7 @@ def create_fees_app() -> web.Application:
 
 def create_app() -> web.Application:
     """Mounted at /api/v1/filing/."""
+    from filing.dashboard_routes import routes as dashboard_routes
     from filing.filing_routes import routes as drafting_routes
     from filing.payment_routes import routes as payment_routes
     from filing.review_routes import routes as review_routes
@@ -317,4 +319,5 @@ def create_app() -> web.Application:
     app.add_routes(drafting_routes)
     app.add_routes(review_routes)
     app.add_routes(payment_routes)
+    app.add_routes(dashboard_routes)
     return app

@@ -1,0 +1,212 @@
+"""The lawyer's and litigant's dashboard: every case I am a party to (through my account) or act
+in under an unrevoked power of attorney, newest first, with what is coming up in each.
+
+One SQL query finds the page (memberships, filing, court and cause names together); the
+registered activity sources then answer for the whole page at once (see ``filing.activity``). It
+reads committed data outside any transaction (``Database.read``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from backend.db import Database
+from backend.errors import ValidationFailed
+from filing.activity import CaseActivity, CaseActivitySource, gather_activity
+from filing.models import FilingStatus
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    FilingStatus.DRAFT: ("草稿", "draft"),
+    FilingStatus.SUBMITTED: ("已提交，待审查", "submitted, awaiting review"),
+    FilingStatus.CORRECTION_REQUESTED: ("待补正", "corrections requested"),
+    FilingStatus.RESUBMITTED: ("已补正，待审查", "corrected, awaiting review"),
+    FilingStatus.FORWARDED: ("已转交管辖法院", "forwarded to the competent court"),
+    FilingStatus.REGISTERED: ("已立案", "registered"),
+    FilingStatus.REFUSED: ("不予受理", "refused"),
+}
+
+
+class FeeState:
+    NONE = "none"  # no fee notice yet
+    NOT_DUE = "not_due"  # nothing to prepay (e.g. Art. 20 labour remuneration)
+    DUE = "due"
+    OVERDUE = "overdue"
+    PAID = "paid"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    capacity: str  # "party" (my own account) or "agent" (power of attorney)
+    party_role: str
+    party_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeeView:
+    state: str
+    amount: Decimal | None
+    due_on: date | None
+    relief: str | None
+
+
+@dataclass(slots=True)
+class DashboardCase:
+    id: UUID
+    status: str
+    case_number: str | None
+    court_code: str
+    court_name_zh: str | None
+    court_name_en: str | None
+    cause_code: str
+    cause_name_zh: str | None
+    cause_name_en: str | None
+    fee: FeeView
+    memberships: list[Membership] = field(default_factory=list)
+    activity: CaseActivity = field(default_factory=CaseActivity)
+
+
+# The page: my memberships (party or agent) → the newest filings among them (keyset on
+# created_at, id) → one row per membership, with the court and cause names.
+PAGE_SQL = """
+WITH mine AS (
+    SELECT p.filing_id, 'party' AS capacity, p.role AS party_role, p.name AS party_name
+    FROM filing_party p WHERE p.account_id = ?
+    UNION ALL
+    SELECT p.filing_id, 'agent' AS capacity, p.role AS party_role, p.name AS party_name
+    FROM filing_representation r JOIN filing_party p ON p.id = r.party_id
+    WHERE r.lawyer_account_id = ? AND r.revoked_at IS NULL
+),
+page AS (
+    SELECT f.id, f.created_at FROM filing_filing f
+    WHERE f.id IN (SELECT filing_id FROM mine) {after}
+    ORDER BY f.created_at DESC, f.id DESC
+    LIMIT ?
+)
+SELECT f.id, f.created_at, f.status, f.case_number, f.cause_code,
+       COALESCE(f.competent_court_code, f.receiving_court_code) AS court_code,
+       f.fee_total, f.fee_payable, f.fee_relief, f.fee_due_on, f.fee_paid_at,
+       ct.name_zh AS court_name_zh, ct.name_en AS court_name_en,
+       ca.name_zh AS cause_name_zh, ca.name_en AS cause_name_en,
+       m.capacity, m.party_role, m.party_name
+FROM page
+JOIN filing_filing f ON f.id = page.id
+JOIN mine m ON m.filing_id = f.id
+LEFT JOIN filing_court ct ON ct.code = COALESCE(f.competent_court_code, f.receiving_court_code)
+LEFT JOIN filing_cause ca ON ca.code = f.cause_code
+ORDER BY f.created_at DESC, f.id DESC, m.capacity, m.party_role
+"""
+AFTER_SQL = "AND (f.created_at < ? OR (f.created_at = ? AND f.id < ?))"
+
+
+def _encode_cursor(created_at: Any, case_id: Any) -> str:
+    stamp = created_at.isoformat() if isinstance(created_at, datetime) else str(created_at)
+    raw = json.dumps([stamp, str(case_id)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, case_id = json.loads(raw)
+        datetime.fromisoformat(stamp)
+        return str(stamp), UUID(case_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "cursor is not one this endpoint issued",
+            code="invalid_cursor",
+            errors=[{"location": "query", "field": "cursor", "message": "invalid cursor"}],
+        ) from None
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def fee_view(row: dict[str, Any], today: date) -> FeeView:
+    total = _decimal(row["fee_total"])
+    payable = _decimal(row["fee_payable"])
+    due_on = _as_date(row["fee_due_on"])
+    relief = row["fee_relief"]
+    if total is None:
+        return FeeView(FeeState.NONE, None, None, None)
+    amount = payable if payable is not None else total
+    if row["fee_paid_at"] is not None:
+        return FeeView(FeeState.PAID, amount, due_on, relief)
+    if amount <= 0:
+        state = FeeState.WAIVED if relief == "waiver" else FeeState.NOT_DUE
+        return FeeView(state, amount, None, relief)
+    state = FeeState.OVERDUE if due_on is not None and due_on < today else FeeState.DUE
+    return FeeView(state, amount, due_on, relief)
+
+
+async def dashboard_page(
+    database: Database,
+    sources: Sequence[CaseActivitySource],
+    viewer_account_id: UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+    today: date,
+) -> tuple[list[DashboardCase], str | None]:
+    who = database.uuid_param(viewer_account_id)
+    params: list[Any] = [who, who]
+    after = ""
+    if cursor is not None:
+        stamp, case_id = _decode_cursor(cursor)
+        at: Any = datetime.fromisoformat(stamp) if database.is_postgres else stamp
+        after = AFTER_SQL
+        params += [at, at, database.uuid_param(case_id)]
+    params.append(limit + 1)
+    rows = await database.read(database.sql(PAGE_SQL.format(after=after)), *params)
+
+    cases: dict[UUID, DashboardCase] = {}
+    last_key: tuple[Any, Any] | None = None
+    for row in rows:
+        case_id = row["id"] if isinstance(row["id"], UUID) else UUID(row["id"])
+        case = cases.get(case_id)
+        if case is None:
+            if len(cases) == limit:
+                break  # the extra filing fetched only to learn there is a next page
+            case = DashboardCase(
+                id=case_id,
+                status=row["status"],
+                case_number=row["case_number"],
+                court_code=row["court_code"],
+                court_name_zh=row["court_name_zh"],
+                court_name_en=row["court_name_en"],
+                cause_code=row["cause_code"],
+                cause_name_zh=row["cause_name_zh"],
+                cause_name_en=row["cause_name_en"],
+                fee=fee_view(row, today),
+            )
+            cases[case_id] = case
+            last_key = (row["created_at"], case_id)
+        membership = Membership(row["capacity"], row["party_role"], row["party_name"])
+        if membership not in case.memberships:
+            case.memberships.append(membership)
+    more = len({r["id"] for r in rows}) > limit
+    next_cursor = _encode_cursor(*last_key) if more and last_key is not None else None
+
+    activity = await gather_activity(sources, list(cases), viewer_account_id)
+    for case_id, case in cases.items():
+        case.activity = activity[case_id]
+    return list(cases.values()), next_cursor
+
+
+def status_label(status: str) -> tuple[str, str]:
+    return STATUS_LABELS.get(status, (status, status))
