@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -324,6 +325,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database and temp folder")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    # Started in the background by a non-interactive shell, SIGINT arrives ignored, and the
+    # servers would inherit that (stop() interrupts them): handle it, so children get the default.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     args.interval_list = [float(x) for x in args.intervals.split(",") if x.strip()]
     if not args.interval_list or min(args.interval_list) <= 0:
         parser.error("--intervals: positive seconds, comma-separated")
