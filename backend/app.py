@@ -54,6 +54,7 @@ from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
 from filing.activity import CASE_ACTIVITY_SOURCES
+from filing.clock import register_jobs as register_filing_jobs
 from identity import routes as identity_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -221,6 +222,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     """Every job kind the product runs. The server and `mobile-court worker` both use this, so a
     standalone worker never meets a kind it does not know (which it would bury as dead)."""
     registry = JobRegistry()
+    register_filing_jobs(registry, settings)
     return registry
 
 
@@ -263,6 +265,7 @@ def create_app(settings: Settings) -> web.Application:
     # filing dashboard; filing's own is added by its context once the database is open.
     app[CASE_ACTIVITY_SOURCES] = []
     app.cleanup_ctx.append(filing_routes.activity_ctx)
+    app.cleanup_ctx.append(filing_routes.clock_ctx)
     identity_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/identity/", identity_routes.create_app())
     app.add_subapp("/api/v1/fees/", filing_routes.create_fees_app())

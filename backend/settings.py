@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(default=60, ge=5)
     job_poll_s: float = Field(default=0.5, gt=0)
     audit_checkpoint_interval_s: int = Field(default=3600, ge=1)
+    # Filing: the court admin's clock alerts (CPL Art. 126's 7-day decision clock).
+    filing_clock_alert_days: int = Field(default=1, ge=0, le=7)
+    filing_clock_sweep_interval_s: int = Field(default=900, ge=10)
 
     # External platforms, reached over HTTP at configurable base URLs (the fakes in miniapp_stub
     # answer on the defaults: `mobile-court fake-wechat`).

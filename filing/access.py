@@ -20,6 +20,9 @@ READ = "read"
 EDIT = "edit"  # drafting and answering a correction notice: parties and their agents
 REVIEW = "review"  # correction, registration, refusal: clerks of the court holding the filing
 ASSIGN = "assign"  # judge and clerk assignment: the court's administrator
+# Fee relief decisions and clock alerts: the staff (clerk, judge, administrator) of the court
+# holding the case, assigned to it or not.
+FEE_DECIDE = "fee_decide"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,16 @@ def register_policy(policy: Policy) -> None:
     policy.allow(RESOURCE, [EDIT], _rule(frozenset({Relation.PARTY, Relation.AGENT})))
     policy.allow(RESOURCE, [REVIEW], _rule(frozenset({Relation.CLERK}), clerks="current"))
     policy.allow(RESOURCE, [ASSIGN], _rule(frozenset({Relation.COURT_ADMIN})))
+    policy.allow(RESOURCE, [FEE_DECIDE], _court_staff)
+
+
+def _court_staff(principal: Principal, resource: object) -> bool:
+    return (
+        isinstance(resource, FilingAccess)
+        and resource.status != FilingStatus.DRAFT.value
+        and principal.has(Role.CLERK, Role.JUDGE, Role.COURT_ADMIN)
+        and principal.court_code == resource.court_code
+    )
 
 
 def build_access(

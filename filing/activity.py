@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from aiohttp import web
@@ -104,16 +104,22 @@ class FilingActivitySource:
     async def activity(
         self, case_ids: Sequence[UUID], viewer_account_id: UUID
     ) -> Mapping[UUID, CaseActivity]:
-        marks = ", ".join("?" for _ in case_ids)
-        rows = await self.database.read(
-            self.database.sql(
+        db = self.database
+        ids = [db.uuid_param(i) for i in case_ids]
+        params: list[Any]
+        if db.is_postgres:
+            where, params = "f.id = ANY(?::uuid[])", [ids]
+        else:
+            where, params = f"f.id IN ({', '.join('?' for _ in ids)})", ids
+        rows = await db.read(
+            db.sql(
                 "SELECT f.id, f.status, f.fee_due_on, f.fee_paid_at, f.fee_total, "
                 "f.fee_payable, c.deadline AS correction_deadline "
                 "FROM filing_filing f LEFT JOIN filing_correction c "
                 "ON c.filing_id = f.id AND c.answered_at IS NULL "
-                f"WHERE f.id IN ({marks})"
+                f"WHERE {where}"
             ),
-            *(self.database.uuid_param(i) for i in case_ids),
+            *params,
         )
         out: dict[UUID, CaseActivity] = {}
         for row in rows:

@@ -74,35 +74,30 @@ class DashboardCase:
     activity: CaseActivity = field(default_factory=CaseActivity)
 
 
-# The page: my memberships (party or agent) → the newest filings among them (keyset on
-# created_at, id) → one row per membership, with the court and cause names.
+# Two indexed queries: my memberships (as a party's account, or as an agent under an unrevoked
+# power of attorney), then the newest page of those filings by primary key with the court and
+# cause names. (One query with the memberships as a CTE let PostgreSQL pick a sequential scan of
+# every filing for the semi-join; an explicit id list is always a primary-key lookup.)
+MEMBERSHIPS_SQL = """
+SELECT p.filing_id, 'party' AS capacity, p.role AS party_role, p.name AS party_name
+FROM filing_party p WHERE p.account_id = ?
+UNION ALL
+SELECT p.filing_id, 'agent' AS capacity, p.role AS party_role, p.name AS party_name
+FROM filing_representation r JOIN filing_party p ON p.id = r.party_id
+WHERE r.lawyer_account_id = ? AND r.revoked_at IS NULL
+"""
 PAGE_SQL = """
-WITH mine AS (
-    SELECT p.filing_id, 'party' AS capacity, p.role AS party_role, p.name AS party_name
-    FROM filing_party p WHERE p.account_id = ?
-    UNION ALL
-    SELECT p.filing_id, 'agent' AS capacity, p.role AS party_role, p.name AS party_name
-    FROM filing_representation r JOIN filing_party p ON p.id = r.party_id
-    WHERE r.lawyer_account_id = ? AND r.revoked_at IS NULL
-),
-page AS (
-    SELECT f.id, f.created_at FROM filing_filing f
-    WHERE f.id IN (SELECT filing_id FROM mine) {after}
-    ORDER BY f.created_at DESC, f.id DESC
-    LIMIT ?
-)
 SELECT f.id, f.created_at, f.status, f.case_number, f.cause_code,
        COALESCE(f.competent_court_code, f.receiving_court_code) AS court_code,
        f.fee_total, f.fee_payable, f.fee_relief, f.fee_due_on, f.fee_paid_at,
        ct.name_zh AS court_name_zh, ct.name_en AS court_name_en,
-       ca.name_zh AS cause_name_zh, ca.name_en AS cause_name_en,
-       m.capacity, m.party_role, m.party_name
-FROM page
-JOIN filing_filing f ON f.id = page.id
-JOIN mine m ON m.filing_id = f.id
+       ca.name_zh AS cause_name_zh, ca.name_en AS cause_name_en
+FROM filing_filing f
 LEFT JOIN filing_court ct ON ct.code = COALESCE(f.competent_court_code, f.receiving_court_code)
 LEFT JOIN filing_cause ca ON ca.code = f.cause_code
-ORDER BY f.created_at DESC, f.id DESC, m.capacity, m.party_role
+WHERE {ids} {after}
+ORDER BY f.created_at DESC, f.id DESC
+LIMIT ?
 """
 AFTER_SQL = "AND (f.created_at < ? OR (f.created_at = ? AND f.id < ?))"
 
@@ -125,6 +120,10 @@ def _decode_cursor(cursor: str) -> tuple[str, UUID]:
             code="invalid_cursor",
             errors=[{"location": "query", "field": "cursor", "message": "invalid cursor"}],
         ) from None
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 def _as_date(value: date | str | None) -> date | None:
@@ -163,44 +162,57 @@ async def dashboard_page(
     cursor: str | None,
     today: date,
 ) -> tuple[list[DashboardCase], str | None]:
-    who = database.uuid_param(viewer_account_id)
-    params: list[Any] = [who, who]
+    after_params: list[Any] = []
     after = ""
     if cursor is not None:
-        stamp, case_id = _decode_cursor(cursor)
+        stamp, after_id = _decode_cursor(cursor)
         at: Any = datetime.fromisoformat(stamp) if database.is_postgres else stamp
         after = AFTER_SQL
-        params += [at, at, database.uuid_param(case_id)]
-    params.append(limit + 1)
-    rows = await database.read(database.sql(PAGE_SQL.format(after=after)), *params)
-
-    cases: dict[UUID, DashboardCase] = {}
-    last_key: tuple[Any, Any] | None = None
-    for row in rows:
-        case_id = row["id"] if isinstance(row["id"], UUID) else UUID(row["id"])
-        case = cases.get(case_id)
-        if case is None:
-            if len(cases) == limit:
-                break  # the extra filing fetched only to learn there is a next page
-            case = DashboardCase(
-                id=case_id,
-                status=row["status"],
-                case_number=row["case_number"],
-                court_code=row["court_code"],
-                court_name_zh=row["court_name_zh"],
-                court_name_en=row["court_name_en"],
-                cause_code=row["cause_code"],
-                cause_name_zh=row["cause_name_zh"],
-                cause_name_en=row["cause_name_en"],
-                fee=fee_view(row, today),
-            )
-            cases[case_id] = case
-            last_key = (row["created_at"], case_id)
+        after_params = [at, at, database.uuid_param(after_id)]
+    who = database.uuid_param(viewer_account_id)
+    memberships: dict[UUID, list[Membership]] = {}
+    for row in await database.read(database.sql(MEMBERSHIPS_SQL), who, who):
+        mine = memberships.setdefault(_uuid(row["filing_id"]), [])
         membership = Membership(row["capacity"], row["party_role"], row["party_name"])
-        if membership not in case.memberships:
-            case.memberships.append(membership)
-    more = len({r["id"] for r in rows}) > limit
-    next_cursor = _encode_cursor(*last_key) if more and last_key is not None else None
+        if membership not in mine:
+            mine.append(membership)
+    if not memberships:
+        return [], None
+
+    ids = [database.uuid_param(i) for i in memberships]
+    id_params: list[Any]
+    if database.is_postgres:
+        where, id_params = "f.id = ANY(?::uuid[])", [ids]
+    else:
+        where, id_params = f"f.id IN ({', '.join('?' for _ in ids)})", ids
+    rows = await database.read(
+        database.sql(PAGE_SQL.format(ids=where, after=after)),
+        *id_params,
+        *after_params,
+        limit + 1,
+    )
+    cases: dict[UUID, DashboardCase] = {}
+    for row in rows[:limit]:
+        case_id = _uuid(row["id"])
+        cases[case_id] = DashboardCase(
+            id=case_id,
+            status=row["status"],
+            case_number=row["case_number"],
+            court_code=row["court_code"],
+            court_name_zh=row["court_name_zh"],
+            court_name_en=row["court_name_en"],
+            cause_code=row["cause_code"],
+            cause_name_zh=row["cause_name_zh"],
+            cause_name_en=row["cause_name_en"],
+            fee=fee_view(row, today),
+            memberships=sorted(
+                memberships[case_id], key=lambda m: (m.capacity, m.party_role, m.party_name)
+            ),
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode_cursor(last["created_at"], last["id"])
 
     activity = await gather_activity(sources, list(cases), viewer_account_id)
     for case_id, case in cases.items():

@@ -269,6 +269,11 @@ class CaseEvent(Model):
 class PaymentStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
+    # Money arrived for a fee already paid (or superseded): recorded, never credited, and to be
+    # refunded (Decree 481 Art. 53: within 15 days).
+    REFUND_DUE = "refund_due"
+    # A pending order replaced by a newer one (e.g. after a reduction) and closed at WeChat.
+    CLOSED = "closed"
 
 
 class Payment(Model):
@@ -287,9 +292,54 @@ class Payment(Model):
     prepay_id = fields.CharField(max_length=128, null=True)
     transaction_id = fields.CharField(max_length=64, null=True, unique=True)
     paid_at = fields.DatetimeField(null=True)
+    # Sent to WeChat as time_expire: after it the order cannot be paid and another may be placed.
+    expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "filing_payment"
+        indexes = (("filing_id", "status"),)
+
+
+class FeeReliefKind(StrEnum):
+    # Decree 481 Art. 44-47: 缓交 / 减交 / 免交
+    DEFERRAL = "deferral"
+    REDUCTION = "reduction"
+    WAIVER = "waiver"
+
+
+class FeeReliefStatus(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+class FeeRelief(Model):
+    # A natural-person party's application to defer, reduce or waive the case fee, and the
+    # court's decision. ``granted_payable`` / ``granted_due_on`` are what a grant set.
+
+    id = fields.UUIDField(primary_key=True)
+    filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
+        "filing.Filing", related_name="fee_reliefs", on_delete=fields.CASCADE
+    )
+    party: fields.ForeignKeyRelation[Party] = fields.ForeignKeyField(
+        "filing.Party", related_name="fee_reliefs", on_delete=fields.CASCADE
+    )
+    applicant_account_id = fields.UUIDField()
+    kind = fields.CharField(max_length=16)
+    grounds = fields.TextField()
+    supporting_file_id = fields.UUIDField(null=True)
+    requested_payable = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    requested_due_on = fields.DateField(null=True)
+    status = fields.CharField(max_length=16, default=FeeReliefStatus.PENDING.value)
+    decided_by_id = fields.UUIDField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    decision_reason = fields.TextField(null=True)
+    granted_payable = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    granted_due_on = fields.DateField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "filing_fee_relief"
         indexes = (("filing_id", "status"),)

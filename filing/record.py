@@ -95,7 +95,12 @@ async def filing_out(
     fee = None
     if filing.fee_total is not None and filing.fee_due_on is not None:
         fee = FeeNoticeOut(
-            total=str(filing.fee_total), due_on=str(filing.fee_due_on), quote=filing.fee_quote or {}
+            total=str(filing.fee_total),
+            due_on=str(filing.fee_due_on),
+            quote=filing.fee_quote or {},
+            payable=None if filing.fee_payable is None else str(filing.fee_payable),
+            relief=filing.fee_relief,
+            paid=filing.fee_paid_at is not None,
         )
     return FilingOut(
         id=str(filing.id),

@@ -7,7 +7,7 @@ entries.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID, uuid4
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -30,6 +30,7 @@ from filing.models import (
 from filing.workflow import (
     S,
     china_date,
+    invalid_transition,
     start_clock,
     transition,
     utcnow,
@@ -86,11 +87,37 @@ async def request_correction(
     return notice
 
 
+async def correction_deadline_passed(
+    conn: BaseDBAsyncClient, filing: Filing, today: date
+) -> date | None:
+    """The deadline of the unanswered correction notice, if it has passed."""
+    notice = (
+        await CorrectionNotice.filter(filing_id=filing.id, answered_at__isnull=True)
+        .using_db(conn)
+        .first()
+    )
+    if notice is None or notice.deadline >= today:
+        return None
+    return notice.deadline
+
+
 async def resubmit(
     conn: BaseDBAsyncClient, audit: AuditLog, actor: Actor, principal: Principal, filing: Filing
 ) -> None:
     transition(filing, S.RESUBMITTED)
     now = utcnow()
+    # SPC Provisions on Case Registration (登记立案若干问题的规定) Art. 7: material not
+    # corrected within the deadline is returned; the court then refuses the filing if the party
+    # insists. A late answer is therefore no correction: the party files anew (or the court
+    # refuses this one, which is appealable).
+    missed = await correction_deadline_passed(conn, filing, china_date(now))
+    if missed is not None:
+        raise Conflict(
+            f"the correction deadline {missed} has passed; the material is returned — file a "
+            f"new complaint / 补正期限（{missed}）已过，诉状退回，请重新起诉",
+            code="correction_deadline_passed",
+            extra={"deadline": str(missed)},
+        )
     await (
         CorrectionNotice.filter(filing_id=filing.id, answered_at__isnull=True)
         .using_db(conn)
@@ -185,8 +212,12 @@ async def refuse(
     filing: Filing,
     reason: str,
 ) -> None:
-    transition(filing, S.REFUSED)
     now = utcnow()
+    if filing.status == S.CORRECTION_REQUESTED.value:
+        # Only once the correction deadline has passed unanswered (Art. 7 above).
+        if await correction_deadline_passed(conn, filing, china_date(now)) is None:
+            raise invalid_transition(filing.status, S.REFUSED.value)
+    transition(filing, S.REFUSED)
     filing.refusal_reason = reason
     filing.decided_at = now
     await filing.save(using_db=conn)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.transactions import in_transaction
 
-from backend.appkeys import AUDIT, POLICY
+from backend.appkeys import AUDIT, POLICY, SETTINGS
 from backend.auth.principal import Role
 from backend.errors import NotFound
 from backend.http import endpoint, request_actor, require_principal
+from backend.schemas import Output, PageQuery
+from filing import clock, review
 from filing import filings as svc
-from filing import review
 from filing.access import (
     ASSIGN,
     READ,
@@ -197,6 +198,63 @@ async def assign_staff(request: web.Request, *, body: AssignIn) -> FilingOut:
             clerk,
         )
     return await detail(request, filing)
+
+
+class ClockAlertOut(Output):
+    id: str
+    status: str
+    receiving_court: str
+    cause: str
+    received_at: str | None
+    decision_due_on: str
+    days_left: int
+    seconds_left: int  # to the end of the decision day, China time; negative when overdue
+    over_limit: bool
+    flagged: bool  # the overdue event was raised
+
+
+class ClockAlertPage(Output):
+    items: list[ClockAlertOut]
+    alert_days: int
+    next_cursor: str | None = None
+
+
+@routes.get("/clock-alerts")
+@endpoint(
+    "Filings at my court near or past the 7-day decision limit (court administrator)",
+    query=PageQuery,
+    response=ClockAlertPage,
+    roles={Role.COURT_ADMIN},
+    tags=TAGS,
+    description="CPL Art. 126: pending filings whose decision is due within "
+    "MC_FILING_CLOCK_ALERT_DAYS days, or overdue, most urgent first, with the time left.",
+)
+async def clock_alerts(request: web.Request, *, query: PageQuery) -> ClockAlertPage:
+    principal = require_principal(request)
+    offset = int(query.cursor) if query.cursor and query.cursor.isdigit() else 0
+    days = request.config_dict[SETTINGS].filing_clock_alert_days
+    alerts, more = await clock.clock_alerts(
+        principal.court_code or "", days, now=utcnow(), offset=offset, limit=query.limit
+    )
+    return ClockAlertPage(
+        items=[
+            ClockAlertOut(
+                id=str(a.filing.id),
+                status=a.filing.status,
+                receiving_court=a.filing.receiving_court_code,
+                cause=a.filing.cause_code,
+                received_at=iso(a.filing.received_at),
+                decision_due_on=str(a.filing.decision_due_on),
+                days_left=a.days_left,
+                seconds_left=a.seconds_left,
+                over_limit=a.over_limit,
+                flagged=a.flagged,
+            )
+            for a in alerts
+        ],
+        alert_days=days,
+        next_cursor=str(offset + query.limit) if more else None,
+    )
 
 
 # --------------------------------------------------------------------------- case record

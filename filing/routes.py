@@ -14,6 +14,7 @@ from filing import courts
 from filing.activity import activity_ctx as activity_ctx
 from filing.case_numbers import parse_case_number
 from filing.catalogue import CASE_TYPE_CODES, CASE_TYPES_BY_CODE, INTERNET_CATEGORIES_BY_KEY
+from filing.clock import clock_ctx as clock_ctx
 from filing.fees import (
     CASE_TYPES,
     DEFAULT_FEE_SCHEDULE,
@@ -310,6 +311,7 @@ def create_fees_app() -> web.Application:
 def create_app() -> web.Application:
     """Mounted at /api/v1/filing/."""
     from filing.dashboard_routes import routes as dashboard_routes
+    from filing.fee_relief_routes import routes as fee_relief_routes
     from filing.filing_routes import routes as drafting_routes
     from filing.payment_routes import routes as payment_routes
     from filing.review_routes import routes as review_routes
@@ -320,4 +322,5 @@ def create_app() -> web.Application:
     app.add_routes(review_routes)
     app.add_routes(payment_routes)
     app.add_routes(dashboard_routes)
+    app.add_routes(fee_relief_routes)
     return app

@@ -363,6 +363,10 @@ class FeeNoticeOut(Output):
     total: str
     due_on: str
     quote: dict[str, Any]
+    # After a granted fee relief: what is due now (null: the total) and which relief.
+    payable: str | None = None
+    relief: str | None = None
+    paid: bool = False
 
 
 class FilingOut(Output):

@@ -2,7 +2,7 @@
 
 draft → submitted (at the competent court) | forwarded (filed elsewhere, sent on to it)
 submitted | forwarded | resubmitted → correction_requested | registered | refused
-correction_requested → resubmitted
+correction_requested → resubmitted | refused (deadline passed unanswered)
 
 CPL Art. 126: a decision within 7 days of receipt. Online Litigation Rules Art. 9: after corrected
 material arrives the period restarts the next day. CPL Art. 85: the day a period starts from is
@@ -26,7 +26,8 @@ TRANSITIONS: dict[FilingStatus, frozenset[FilingStatus]] = {
     S.SUBMITTED: frozenset({S.CORRECTION_REQUESTED, S.REGISTERED, S.REFUSED}),
     S.FORWARDED: frozenset({S.CORRECTION_REQUESTED, S.REGISTERED, S.REFUSED}),
     S.RESUBMITTED: frozenset({S.CORRECTION_REQUESTED, S.REGISTERED, S.REFUSED}),
-    S.CORRECTION_REQUESTED: frozenset({S.RESUBMITTED}),
+    # Refused only once the correction deadline passed unanswered (filing.review.refuse).
+    S.CORRECTION_REQUESTED: frozenset({S.RESUBMITTED, S.REFUSED}),
     S.REGISTERED: frozenset(),
     S.REFUSED: frozenset(),
 }
