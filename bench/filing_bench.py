@@ -197,6 +197,8 @@ def poll_round(
     server_s = (server1 - server0) / CLK_TCK
     pg_s = sum(t - pg0.get(pid, 0) for pid, t in pg1.items()) / CLK_TCK
     busy_s = (busy1 - busy0) / CLK_TCK
+    # Server CPU per answered request: what the code costs, whatever else the machine runs.
+    result["server_cpu_ms_per_request"] = server_s * 1000 / max(1, result["answered_all"])
     result["cpu"] = {
         "server": server_s / wall,
         "postgres": pg_s / wall,
@@ -470,7 +472,9 @@ def fmt_round(r: dict[str, Any]) -> str:
         )
     cpu = r["cpu"]
     return (
-        "; ".join(parts) + f"; late polls {r['late_polls']}; cores: server {cpu['server']:.2f}, "
+        "; ".join(parts)
+        + f"; late polls {r['late_polls']}; server CPU {r['server_cpu_ms_per_request']:.1f} ms/req"
+        + f"; cores: server {cpu['server']:.2f}, "
         f"postgres {cpu['postgres']:.2f}, load {cpu['loadgen']:.2f}, other {cpu['other']:.2f}"
     )
 
@@ -569,8 +573,8 @@ def render(
     lines += [
         "",
         "| period | round | endpoint | req/s | p50 ms | p95 ms | p99 ms | max ms | non-200 | "
-        "late polls | cores: server / postgres / load / other |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "late polls | server CPU ms/req | cores: server / postgres / load / other |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rounds:
         n = 1 + sum(1 for q in rounds[: rounds.index(r)] if q["interval_s"] == r["interval_s"])
@@ -585,8 +589,19 @@ def render(
             lines.append(
                 f"| {r['interval_s']:g} s | {n} | {names[endpoint]} | {e['rps']:.0f} | "
                 f"{lat['p50']:.1f} | {lat['p95']:.1f} | {lat['p99']:.1f} | {lat['max']:.0f} | "
-                f"{bad} | {r['late_polls']} | {cores} |"
+                f"{bad} | {r['late_polls']} | {r['server_cpu_ms_per_request']:.1f} | {cores} |"
             )
+    if rounds:
+        per_req = statistics.median(r["server_cpu_ms_per_request"] for r in rounds)
+        polls_per_s = 1000 / (2 * per_req)
+        lines += [
+            "",
+            f"Server CPU per request (median over the rounds, both endpoints, warm-up included): "
+            f"{per_req:.1f} ms, so one core answers at most ~{polls_per_s:.0f} polls/s "
+            f"(dashboard + case): {args.lawyers} lawyers every "
+            f"{args.lawyers / polls_per_s:.1f} s at 100 % of a core. Latency targets need "
+            "headroom below that, and a core to themselves: compare the cores columns.",
+        ]
     lines += [
         "",
         f"Uploads: {args.uploads} draft filings (real `POST`), each uploading its own PDF as "
