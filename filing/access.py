@@ -126,9 +126,22 @@ def build_access(
 
 
 async def load_access(filing: Filing) -> tuple[FilingAccess, list[Party]]:
+    access, parties, _ = await load_record_access(filing)
+    return access, parties
+
+
+async def load_record_access(
+    filing: Filing,
+) -> tuple[FilingAccess, list[Party], list[Representation]]:
+    """The access value, the parties and every power of attorney (revoked ones too, oldest
+    first): what the case record shows, read once for both the policy check and the response."""
     parties = await Party.filter(filing_id=filing.id).order_by("created_at", "id")
-    reps = await Representation.filter(party__filing_id=filing.id, revoked_at__isnull=True)
-    return build_access(filing, parties, reps), parties
+    reps: list[Representation] = []
+    if parties:  # a power of attorney always names a party of this filing
+        reps = await Representation.filter(party_id__in=[p.id for p in parties]).order_by(
+            "granted_at"
+        )
+    return build_access(filing, parties, reps), parties, reps
 
 
 def sees_unmasked(principal: Principal, access: FilingAccess, party_role: str) -> bool:

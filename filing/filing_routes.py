@@ -40,8 +40,8 @@ from filing.record import (
     detail,
     evidence_out,
     field_cipher,
-    filing_out,
     iso,
+    read_record,
     summary,
     uuid_field,
 )
@@ -127,8 +127,7 @@ async def my_filings(request: web.Request, *, query: MineQuery) -> FilingPage:
 @routes.get("/filings/{filing_id}")
 @endpoint("A filing: the case record, masked for the other side", response=FilingOut, tags=TAGS)
 async def get_filing(request: web.Request) -> FilingOut:
-    filing, access, parties = await authorize(request, READ)
-    return await filing_out(filing, access, parties, require_principal(request))
+    return await read_record(request, READ)
 
 
 @routes.patch("/filings/{filing_id}")

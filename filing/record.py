@@ -20,6 +20,7 @@ from filing.access import (
     RESOURCE,
     FilingAccess,
     load_access,
+    load_record_access,
     sees_unmasked,
 )
 from filing.models import (
@@ -75,9 +76,17 @@ def uuid_field(value: str, field: str) -> UUID:
 
 
 async def filing_out(
-    filing: Filing, access: FilingAccess, parties: list[Party], principal: Principal
+    filing: Filing,
+    access: FilingAccess,
+    parties: list[Party],
+    principal: Principal,
+    representations: list[Representation] | None = None,
 ) -> FilingOut:
-    reps = await Representation.filter(party__filing_id=filing.id).order_by("granted_at")
+    """``representations``: every one of the filing's, oldest first, when the caller already
+    read them (``load_record_access``); read here otherwise."""
+    reps = representations
+    if reps is None:
+        reps = await Representation.filter(party__filing_id=filing.id).order_by("granted_at")
     evidence = await Evidence.filter(filing_id=filing.id, removed_at__isnull=True).order_by(
         "uploaded_at"
     )
@@ -176,5 +185,15 @@ def summary(f: Filing) -> FilingSummaryOut:
 
 
 async def detail(request: web.Request, filing: Filing) -> FilingOut:
-    access, parties = await load_access(filing)
-    return await filing_out(filing, access, parties, require_principal(request))
+    access, parties, reps = await load_record_access(filing)
+    return await filing_out(filing, access, parties, require_principal(request), reps)
+
+
+async def read_record(request: web.Request, action: str) -> FilingOut:
+    """Authorise ``action`` and answer with the case record, reading the parties and powers of
+    attorney once for both (the hot path of a lawyer polling a case's status)."""
+    principal = require_principal(request)
+    filing = await svc.get_filing(request.match_info["filing_id"])
+    access, parties, reps = await load_record_access(filing)
+    request.config_dict[POLICY].check(principal, action, RESOURCE, access)
+    return await filing_out(filing, access, parties, principal, reps)
