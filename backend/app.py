@@ -54,10 +54,10 @@ from hearings.asynchronous import notify as async_hearing_jobs
 from hearings.asynchronous import routes as async_hearing_routes
 from hearings.mediation import routes as mediation_routes
 from identity import routes as identity_routes
+from miniapp_stub import pages as miniapp_pages
 from service_of_process import calendar_routes
 from service_of_process import jobs as service_jobs
 from service_of_process import routes as service_routes
-from miniapp_stub import pages as miniapp_pages
 
 log = logging.getLogger("mobile_court.app")
 STATIC_DIR = Path(__file__).parent / "static"
