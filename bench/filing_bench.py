@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -443,6 +444,8 @@ def main() -> int:
         stop(server)
         if not args.keep:
             asyncio.run(_drop_pg(args.pg_admin_url, args.db))
+            # The uploads alone leave 500 MiB of blobs there.
+            shutil.rmtree(work, ignore_errors=True)
 
     pg_version = asyncio.run(_pg_version(args.pg_admin_url))
     verdicts = judge(args, rounds, uploads)
