@@ -428,6 +428,7 @@ def section(result: dict[str, Any]) -> str:
             "",
             "Every delivery served exactly once in effect, none lost: "
             f"**{'yes' if ok else 'NO'}**.",
+            *(["", result["args"]["note"]] if result["args"].get("note") else []),
             END,
         ]
     )
@@ -443,6 +444,7 @@ def main() -> int:
     parser.add_argument("--lease", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--note", default="", help="a remark kept in the RESULTS.md section")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     text = section(result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
@@ -420,6 +420,35 @@ async def refresh_service(
     return delivery
 
 
+def deadline_from(start: date, days: int) -> tuple[date, bool, bool, str, str]:
+    """(due, rolled over, provisional, why zh, why en) of a period running from ``start``.
+
+    A due date past the calendar's reach (no holiday notice yet, even provisionally) is kept as
+    the nominal date, flagged provisional, rather than failing the service it runs from."""
+    try:
+        # Statutory festivals for the year after the newest holiday notice (flagged).
+        deadline = compute_deadline(start, days, allow_provisional=True)
+    except CalendarNotCovered:
+        due = start + timedelta(days=days)
+        return (
+            due,
+            False,
+            True,
+            f"自{start.isoformat()}次日起算{days}日，名义届满日{due.isoformat()}；"
+            "该年度官方节假日安排尚未公布，届满日待法院确认",
+            f"{days} days counted from the day after {start.isoformat()}: nominally "
+            f"{due.isoformat()}; that year's official holiday calendar is not published yet, "
+            "so the court must confirm the date",
+        )
+    return (
+        deadline.due,
+        deadline.rolled_over,
+        deadline.provisional,
+        deadline.explanation_zh,
+        deadline.explanation_en,
+    )
+
+
 async def _deadlines(conn: BaseDBAsyncClient, delivery: ServiceDelivery) -> None:
     assert delivery.service_date is not None
     task_id = delivery.task_id  # type: ignore[attr-defined]
@@ -429,21 +458,7 @@ async def _deadlines(conn: BaseDBAsyncClient, delivery: ServiceDelivery) -> None
     await ServiceDeadline.filter(delivery_id=delivery.id).using_db(conn).delete()
     start = court_date(delivery.service_date)
     for rule in deadline_rules_for(str(k) for k in kinds):
-        try:
-            deadline = compute_deadline(start, rule.days)
-            due, rolled_over, provisional = deadline.due, deadline.rolled_over, False
-            why_zh, why_en = deadline.explanation_zh, deadline.explanation_en
-        except CalendarNotCovered:
-            due, rolled_over, provisional = start + timedelta(days=rule.days), False, True
-            why_zh = (
-                f"自{start.isoformat()}次日起算{rule.days}日，名义届满日{due.isoformat()}；"
-                "该年度官方节假日安排尚未公布，届满日待法院确认"
-            )
-            why_en = (
-                f"{rule.days} days counted from the day after {start.isoformat()}: nominally "
-                f"{due.isoformat()}; that year's official holiday calendar is not published "
-                "yet, so the court must confirm the date"
-            )
+        due, rolled_over, provisional, why_zh, why_en = deadline_from(start, rule.days)
         await ServiceDeadline.create(
             id=uuid4(),
             delivery_id=delivery.id,

@@ -21,6 +21,7 @@ from backend.audit.models import AuditEvent
 from backend.auth.models import Account
 from backend.jobs.models import Job
 from backend.settings import Settings
+from service_of_process.calendar import compute_deadline
 from service_of_process.models import ServiceAccess, ServiceAttempt, ServiceDelivery
 from service_of_process.rules import court_date
 from tests.conftest import Accounts
@@ -198,8 +199,9 @@ async def test_escalation_to_the_next_stage_then_public_notice(
     [row] = [d for d in (await resp.json())["items"] if d["recipient_role"] == "defendant"]
     assert row["kind"] == "response" and row["days"] == 15
     assert row["start"] == court_date(notice.service_date).isoformat()
-    if row["provisional"]:  # the due date falls in a year without a published calendar
-        assert "not published" in row["explanation_en"]
+    expected = compute_deadline(court_date(notice.service_date), 15, allow_provisional=True)
+    assert row["due"] == expected.due.isoformat()
+    assert row["provisional"] == expected.provisional
     assert {e.action for e in await AuditEvent.all()} >= {"service.escalate", "service.fallback"}
 
 
