@@ -63,6 +63,13 @@ async def test_signaling_refuses_bad_origin_missing_auth_and_strangers(
     )
     error = await judge.wait_for(lambda m: m["type"] == "error")
     assert error["code"] == "invalid_message"
+    # Trickled candidates must name one of the sender's own sessions and parse.
+    mark = len(judge.messages)
+    await judge.send(
+        {"type": "candidate", "session_id": "nope", "candidate": "candidate:1 1 udp 1 h 9 typ host"}
+    )
+    error = await judge.wait_for(lambda m: m["type"] == "error", after=mark)
+    assert error["code"] == "no_session" and error["session_id"] == "nope"
     for _ in range(60):
         await judge.send({"type": "ping"})
     closed = await judge.wait_for(lambda m: m["type"] == "_closed")
