@@ -49,6 +49,7 @@ from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
 from filing.activity import CASE_ACTIVITY_SOURCES
 from filing.clock import register_jobs as register_filing_jobs
+from hearings import integrations as hearing_integrations
 from hearings import routes as hearing_routes
 from hearings.asynchronous import notify as async_hearing_jobs
 from hearings.asynchronous import routes as async_hearing_routes
@@ -56,6 +57,7 @@ from hearings.mediation import routes as mediation_routes
 from identity import routes as identity_routes
 from miniapp_stub import pages as miniapp_pages
 from service_of_process import calendar_routes
+from service_of_process import integrations as service_integrations
 from service_of_process import jobs as service_jobs
 from service_of_process import routes as service_routes
 
@@ -273,6 +275,10 @@ def create_app(settings: Settings) -> web.Application:
     service_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/service/", service_routes.create_app())
     app.add_subapp("/api/v1/calendar/", calendar_routes.create_app())
+    # Electronic service fills the seams of filing, hearings and mediation (before their
+    # defaults are installed below); hearings put the next hearing on the dashboard.
+    service_integrations.install(app)
+    app.cleanup_ctx.append(hearing_integrations.activity_ctx)
     app.cleanup_ctx.append(hearing_routes.video_ctx)
     hearing_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/hearings/", hearing_routes.create_app())

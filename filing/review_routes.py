@@ -34,6 +34,7 @@ from filing.record import (
     summary,
     uuid_field,
 )
+from filing.registration_service import REGISTRATION_SERVICE
 from filing.schemas import (
     AssignIn,
     CaseEventOut,
@@ -151,6 +152,10 @@ async def register_filing(request: web.Request) -> FilingOut:
         filing, _, _ = await authorize(request, REVIEW, conn)
         await review.register(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing
+        )
+        # Serve the notice of response on the defendants in the same transaction.
+        await request.config_dict[REGISTRATION_SERVICE].registered(
+            conn, filing, request_actor(request)
         )
     return await detail(request, filing)
 

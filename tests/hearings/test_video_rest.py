@@ -9,21 +9,24 @@ from aiohttp.test_utils import TestClient
 from backend.audit.models import AuditEvent
 from filing.models import CaseEvent
 from hearings.models import VideoHearing, VideoRecordingEvent
+from service_of_process.models import ServiceTask
 from tests.hearings.conftest import BASE, Case, make_due, schedule
 
 Client = TestClient[Any, Any]
 
 
-async def test_schedule_invites_case_members_and_records_pending_notice(
+async def test_schedule_invites_case_members_and_serves_the_notice(
     client: Client, case: Case
 ) -> None:
     hearing = await schedule(client, case)
     assert hearing["status"] == "scheduled" and hearing["status_zh"] == "已排期"
-    assert hearing["notice_status"] == "pending"
+    # Electronic service took the notice (tests/integration follow it to the inbox).
+    assert hearing["notice_status"] == "sent"
     roles = sorted(p["role"] for p in hearing["participants"])
     assert roles == ["clerk", "judge", "lawyer", "lawyer", "party", "party"]
     events = await CaseEvent.filter(filing_id=case.filing.id).values_list("kind", flat=True)
-    assert "video_hearing_notice_pending" in events and "video_hearing_scheduled" in events
+    assert "video_hearing_scheduled" in events
+    assert await ServiceTask.filter(origin_key=f"hearing:{hearing['id']}:notice").count() == 1
     assert await AuditEvent.filter(action="video_hearing.scheduled").count() == 1
 
 

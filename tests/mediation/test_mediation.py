@@ -14,10 +14,10 @@ from pypdf import PdfReader
 from backend.appkeys import DATABASE
 from backend.auth.principal import Role
 from filing.models import CaseEvent
-from hearings.asynchronous.models import ServiceRequest
 from hearings.mediation.models import Mediation
 from hearings.mediation.service import period_days
 from hearings.mediation.workdays import add_working_days, period_end
+from service_of_process.models import ServiceDelivery, ServiceDocument, ServiceTask
 from tests.async_hearings.helpers import Client, litigant, registered_case, run_jobs, staff
 from tests.identity.conftest import Platform
 
@@ -157,15 +157,16 @@ async def test_mediation_to_a_signed_agreement_and_a_served_statement(
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", "")
     assert "调解书" in text and "4500元" in text and "张三" in text
 
-    # the statement went to electronic service (the default server records a pending request)
+    # the statement went to electronic service (tests/integration follow it to the inbox)
     with app[DATABASE].activate():
-        requests = await ServiceRequest.filter(filing_id=filing.id)
-        assert len(requests) == 1
-        assert requests[0].document_kind == "mediation_statement"
-        assert requests[0].sha256 == body["statement_sha256"]
-        assert set(requests[0].recipients) == {str(plaintiff.account_id), str(defendant.account_id)}
+        [task] = await ServiceTask.filter(filing_id=filing.id)
+        [document] = await ServiceDocument.filter(task_id=task.id)
+        assert document.kind == "mediation_statement"
+        assert document.sha256 == body["statement_sha256"]
+        deliveries = await ServiceDelivery.filter(task_id=task.id)
+        assert {d.account_id for d in deliveries} == {plaintiff.account_id, defendant.account_id}
         events = await CaseEvent.filter(filing_id=filing.id).values_list("kind", flat=True)
-    assert "document_service_requested" in events and "mediation_agreement_effective" in events
+    assert "mediation_agreement_effective" in events
 
     # nothing more happens in a concluded mediation; parties were asked to sign over WeChat
     resp = await client.post(f"{one}/proposals", json={"terms": "再议"}, headers=plaintiff.headers)
