@@ -149,9 +149,12 @@ class ServiceRuntime:
         timeout = aiohttp.ClientTimeout(total=15, connect=5)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             gateways = Gateways.create(session, self.settings)
+            attempts = await _attempts_of(delivery.id, channels, stage)
             outcomes = await asyncio.gather(
                 *(
-                    self._attempt(gateways, task, delivery, consent, channel, stage, titles, ctx)
+                    self._attempt(
+                        gateways, task, delivery, consent, attempts[channel.value], titles, ctx
+                    )
                     for channel in channels
                 ),
                 return_exceptions=True,
@@ -167,21 +170,11 @@ class ServiceRuntime:
         task: ServiceTask,
         delivery: ServiceDelivery,
         consent: ConsentView | None,
-        channel: Channel,
-        stage: int,
+        attempt: ServiceAttempt,
         titles: tuple[str, ...],
         ctx: JobContext,
     ) -> None:
-        attempt, _ = await ServiceAttempt.get_or_create(
-            delivery_id=delivery.id,
-            channel=channel.value,
-            defaults={
-                "id": uuid4(),
-                "stage": stage,
-                "created_at": utcnow(),
-                "link_id": secrets.token_urlsafe(12),
-            },
-        )
+        channel = Channel(attempt.channel)
         if attempt.status in SETTLED:
             return
         if attempt.status == AttemptStatus.SENT:
@@ -368,6 +361,33 @@ class ServiceRuntime:
             )
             if task.fallback == Fallback.PUBLIC_NOTICE.value:
                 await refresh_service(conn, audit, delivery.id)
+
+
+async def _attempts_of(
+    delivery_id: UUID, channels: list[Channel], stage: int
+) -> dict[str, ServiceAttempt]:
+    """The delivery's attempt row for each channel, created where missing: one INSERT that skips
+    the rows an earlier run already wrote (unique per delivery and channel), then one SELECT,
+    instead of a get-or-create transaction per channel."""
+    now = utcnow()
+    await ServiceAttempt.bulk_create(
+        [
+            ServiceAttempt(
+                id=uuid4(),
+                delivery_id=delivery_id,
+                channel=channel.value,
+                stage=stage,
+                created_at=now,
+                link_id=secrets.token_urlsafe(12),
+            )
+            for channel in channels
+        ],
+        ignore_conflicts=True,
+    )
+    rows = await ServiceAttempt.filter(
+        delivery_id=delivery_id, channel__in=[c.value for c in channels]
+    )
+    return {row.channel: row for row in rows}
 
 
 def _uuid(payload: dict[str, Any], key: str) -> UUID:
