@@ -284,5 +284,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/api/v1/hearings/", hearing_routes.create_app())
     async_hearing_routes.install(app)
     mediation_routes.install(app)
-    app.add_routes(miniapp_pages.routes)
+    miniapp_pages.install(app)
     return app

@@ -5,11 +5,17 @@ which authenticates every call itself). Every page response carries a strict CSP
 this origin (no inline code, no eval), so an injected string can never run. The browser talks to
 the fake WeChat platform for what the WeChat client would do (``wx.login``, ``wx.requestPayment``),
 so those origins are the only extra ``connect-src`` entries.
+
+The security headers are built once per app, and the list of files is taken once when the app is
+built: a request never stats the disk on the event loop (``FileResponse`` reads in a thread).
+A page file added while the server runs is served after a restart.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,32 +69,59 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
-def _secure(response: web.StreamResponse, settings: Settings) -> web.StreamResponse:
-    response.headers["Content-Security-Policy"] = content_security_policy(settings)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(self), microphone=(self), geolocation=()"
-    # Revalidate every time: a stale api.js next to a new page would be a confusing failure.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def security_headers(settings: Settings) -> dict[str, str]:
+    """Headers of every page response. ``X-Content-Type-Options`` is not here: every response
+    of the app already carries it (``backend.http.on_response_prepare``)."""
+    return {
+        "Content-Security-Policy": content_security_policy(settings),
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
+        # Revalidate every time: a stale api.js next to a new page would be a confusing failure.
+        "Cache-Control": "no-cache",
+    }
+
+
+@dataclass(frozen=True)
+class StaticAsset:
+    path: Path
+    headers: Mapping[str, str]
+
+
+def asset_index(settings: Settings, root: Path = STATIC_ROOT) -> dict[str, StaticAsset]:
+    """Every servable file as ``folder/name`` → path and complete response headers."""
+    secure = security_headers(settings)
+    index: dict[str, StaticAsset] = {}
+    for folder in ("miniapp", "console"):
+        base = root / folder
+        for path in sorted(base.rglob("*")):
+            name = path.relative_to(base).as_posix()
+            if not path.is_file() or not _ASSET.match(name):
+                continue
+            media_type = _MEDIA_TYPES[path.suffix]
+            if media_type.startswith("text/") or media_type.endswith("+xml"):
+                media_type += "; charset=utf-8"
+            index[f"{folder}/{name}"] = StaticAsset(path, {**secure, "Content-Type": media_type})
+    return index
+
+
+PAGE_ASSETS = web.AppKey("page_assets", dict[str, StaticAsset])
+
+
+def install(app: web.Application) -> None:
+    """The page routes, with the file list and headers computed once for this app."""
+    app[PAGE_ASSETS] = asset_index(app[SETTINGS])
+    app.add_routes(routes)
 
 
 def _serve(request: web.Request, folder: str, name: str) -> web.StreamResponse:
-    settings = request.config_dict[SETTINGS]
-    if not _ASSET.match(name):
+    asset = request.config_dict[PAGE_ASSETS].get(f"{folder}/{name}")
+    if asset is None:
         raise NotFound("no such page")
-    path = STATIC_ROOT / folder / name
-    if not path.is_file():
-        raise NotFound("no such page")
-    media_type = _MEDIA_TYPES[path.suffix]
-    if media_type.startswith("text/") or media_type.endswith("+xml"):
-        media_type += "; charset=utf-8"
     # FileResponse reads off the event loop and answers conditional requests (ETag, 304), which
     # keeps "Cache-Control: no-cache" cheap.
-    response = web.FileResponse(path, headers={"Content-Type": media_type})
-    return _secure(response, settings)
+    return web.FileResponse(asset.path, headers=asset.headers)
 
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}

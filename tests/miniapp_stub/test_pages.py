@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from miniapp_stub.pages import STATIC_ROOT
+from backend.settings import Settings
+from miniapp_stub.pages import STATIC_ROOT, asset_index, content_security_policy
 from miniapp_stub.wechat import create_fake_wechat_app
 
 Client = TestClient[Any, Any]
@@ -135,3 +136,27 @@ async def test_only_the_control_api_answers_cross_origin(
     assert bad.status == 400 and bad.headers["Access-Control-Allow-Origin"] == origin["Origin"]
     server_api = await client.get("/sns/jscode2session", params={"js_code": "x"}, headers=origin)
     assert "Access-Control-Allow-Origin" not in server_api.headers
+
+
+async def test_each_security_header_is_sent_once(client: Client) -> None:
+    resp = await client.get("/console/console.js")
+    names = [name.decode().lower() for name, _ in resp.raw_headers]
+    for header in ("x-content-type-options", "content-security-policy", "x-frame-options"):
+        assert names.count(header) == 1, header
+
+
+def test_the_file_index_is_taken_once_and_covers_every_page_file(settings: Settings) -> None:
+    index = asset_index(settings)
+    on_disk = {
+        f"{folder}/{p.relative_to(STATIC_ROOT / folder).as_posix()}"
+        for folder in ("miniapp", "console")
+        for p in (STATIC_ROOT / folder).rglob("*")
+        if p.suffix in {".html", ".js", ".css"}
+    }
+    assert on_disk <= set(index)
+    # One headers mapping per file, all carrying the same policy string built for this app.
+    policies = {a.headers["Content-Security-Policy"] for a in index.values()}
+    assert policies == {content_security_policy(settings)}
+    assert index["miniapp/pages/cases.js"].headers["Content-Type"] == (
+        "text/javascript; charset=utf-8"
+    )
