@@ -4,6 +4,9 @@
 import { createApi, newKey } from '/miniapp/api.js';
 import { causeName, courtName, named } from '/miniapp/names.js';
 import { busy, clear, errorBox, field, formValues, h, statusBadge, timelineList, when } from '/miniapp/ui.js';
+import * as serve from '/console/serve.js';
+import * as asyncHearing from '/console/async.js';
+import * as mediation from '/console/mediation.js';
 
 const api = createApi('mc.console.tokens');
 const view = document.getElementById('view');
@@ -198,11 +201,20 @@ async function filingPage(id) {
       filing.corrections.length ? h('div', { class: 'card' }, h('h2', {}, '补正 Corrections'),
         filing.corrections.map((c) => h('div', {}, h('ol', {}, c.items.map((i) => h('li', {}, i))),
           h('p', { class: 'muted' }, `期限 ${c.deadline} · ${c.answered_at ? `已答复 answered ${when(c.answered_at)}` : '未答复 open'}`)))) : null),
-    h('div', {}, slot, ...reviewActions(filing, slot),
+    h('div', {}, slot, filing.status === 'registered' ? caseLinks(filing.id) : null, ...reviewActions(filing, slot),
       h('div', { class: 'card' }, h('h2', {}, '案件进程 Timeline'), timelineList(timeline.items)))));
 }
 
+function caseLinks(id) {
+  return h('div', { class: 'card case-links' }, h('h2', {}, '办案 ', h('span', { class: 'en' }, 'Run the case')),
+    h('a', { class: 'btn secondary', href: `#/serve/${id}`, id: 'go-serve' }, '送达文书 / Serve documents'),
+    h('a', { class: 'btn secondary', href: `#/async/${id}`, id: 'go-async' }, '异步审理 / Asynchronous hearing'),
+    h('a', { class: 'btn secondary', href: `#/mediation/${id}`, id: 'go-mediation' }, '在线调解 / Mediation'));
+}
+
 // ------------------------------------------------------------------------ router
+
+const CASE_PAGES = [[/^#\/serve\/([0-9a-f-]{36})$/, serve.page], [/^#\/async\/([0-9a-f-]{36})$/, asyncHearing.page], [/^#\/mediation\/([0-9a-f-]{36})$/, mediation.page]];
 
 async function render() {
   const hash = location.hash || '#/queue';
@@ -213,7 +225,9 @@ async function render() {
     const me = await api.get('/api/v1/auth/me');
     document.getElementById('who').textContent = `${me.display_name} · ${me.roles.map((r) => r.display_name).join('、')} · ${me.court_code || ''}`;
     const match = /^#\/filing\/([0-9a-f-]{36})$/.exec(hash);
+    const casePage = CASE_PAGES.find(([pattern]) => pattern.test(hash));
     if (match) await filingPage(match[1]);
+    else if (casePage) await casePage[1](view, api, casePage[0].exec(hash)[1]);
     else await queuePage();
   } catch (error) {
     if (error.status === 401) { api.clearTokens(); await loginPage(); return; }

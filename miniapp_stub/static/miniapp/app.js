@@ -6,6 +6,9 @@ import * as account from '/miniapp/pages/account.js';
 import * as cases from '/miniapp/pages/cases.js';
 import * as filing from '/miniapp/pages/filing.js';
 import * as tools from '/miniapp/pages/tools.js';
+import * as inbox from '/miniapp/pages/inbox.js';
+import * as hearing from '/miniapp/pages/hearing.js';
+import * as mediation from '/miniapp/pages/mediation.js';
 
 const ROUTES = [
   [/^#\/login$/, account.login, { title: '登录 · Sign in', publicPage: true }],
@@ -17,6 +20,12 @@ const ROUTES = [
   [/^#\/file$/, filing.newFiling, { title: '网上立案 · File a case', tab: 'file' }],
   [/^#\/tools$/, tools.index, { title: '诉讼工具 · Tools', tab: 'tools', publicPage: true }],
   [/^#\/fees$/, tools.fees, { title: '诉讼费计算 · Fees', tab: 'tools', publicPage: true, back: '#/tools' }],
+  [/^#\/inbox$/, inbox.list, { title: '文书送达 · Inbox', tab: 'inbox' }],
+  [/^#\/delivery\/([0-9a-f-]{36})$/, inbox.delivery, { title: '送达文书 · Documents', tab: 'inbox', back: '#/inbox' }],
+  [/^#\/signature-code$/, inbox.signatureCode, { title: '签收码 · Signature code', tab: 'inbox', back: '#/inbox' }],
+  [/^#\/service\/link\/([A-Za-z0-9_-]{1,32})$/, inbox.link, { title: '文书送达 · Inbox', tab: 'inbox', publicPage: true }],
+  [/^#\/case\/([0-9a-f-]{36})\/hearing$/, hearing.page, { title: '异步审理 · Asynchronous hearing', tab: 'cases', back: '#/cases' }],
+  [/^#\/case\/([0-9a-f-]{36})\/mediation$/, mediation.page, { title: '在线调解 · Mediation', tab: 'cases', back: '#/cases' }],
   [/^#\/deadline$/, tools.deadline, { title: '期限计算 · Deadlines', tab: 'tools', publicPage: true, back: '#/tools' }],
 ];
 

@@ -5,6 +5,7 @@ import { busy, clear, errorBox, fen, field, h, progressBar, statusBadge, timelin
 import { newKey } from '/miniapp/api.js';
 import * as wx from '/miniapp/wx.js';
 import { causeName, courtName, named } from '/miniapp/names.js';
+import { caseLinks } from '/miniapp/pages/caselinks.js';
 
 const ROLE = { plaintiff: '原告 Plaintiff', defendant: '被告 Defendant', third_party: '第三人 Third party' };
 
@@ -157,6 +158,7 @@ export async function detail(view, id) {
           downloadLink(`${base}/evidence/${e.id}/file`, e.title, slot))))
         : h('p', { class: 'muted' }, '暂无证据 / No evidence yet')),
     ...sections,
+    caseLinks(filing),
     slot,
     h('div', { class: 'card' }, h('h2', {}, '案件进程 ', h('span', { class: 'en' }, 'Timeline')), timelineList(timeline.items)),
   );
