@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
-from backend.appkeys import DATABASE, SETTINGS
+from backend.appkeys import AUTH, DATABASE, SETTINGS
 from filing.models import Filing, Party
+from hearings.asynchronous.models import AsyncConsent
 from service_of_process.models import ServiceAttempt, ServiceDelivery
 from tests.browser.conftest import Court, Phone, open_page
 from tests.browser.test_litigant_and_clerk import page_failures, shot, staff_signs_in
-from tests.service_of_process.delivery.delivery_fixtures import drain, make_worker
+from tests.service_of_process.delivery.delivery_fixtures import PDF, drain, make_worker
 
 COURT = "浙0281"
 CASE_NUMBER = "(2026)浙0281民初301号"
@@ -40,7 +42,14 @@ async def phone_user_signs_in(phone: Phone) -> str:
     return str(me["id"])
 
 
-async def registered_case(court: Court, defendant_account: str, clerk_id: str) -> Filing:
+async def registered_case(
+    court: Court,
+    defendant_account: str,
+    clerk_id: str | None,
+    *,
+    judge_id: str | None = None,
+    other: str | None = None,
+) -> Filing:
     """A registered case at the court, the phone user as defendant (built in the database:
     filing and registration have their own browser test)."""
     with court.app[DATABASE].activate():
@@ -51,12 +60,13 @@ async def registered_case(court: Court, defendant_account: str, clerk_id: str) -
             cause_code="4.cont.loan.private",
             status="registered",
             case_number=CASE_NUMBER,
-            procedure="simple",
-            assigned_clerk_id=uuid.UUID(clerk_id),
+            procedure="small_claims",
+            assigned_clerk_id=uuid.UUID(clerk_id) if clerk_id else None,
+            assigned_judge_id=uuid.UUID(judge_id) if judge_id else None,
             created_by_id=uuid.uuid4(),
         )
         for role, name, account in (
-            ("plaintiff", "张三", None),
+            ("plaintiff", "张三", other),
             ("defendant", "李四", defendant_account),
         ):
             await Party.create(
@@ -65,7 +75,7 @@ async def registered_case(court: Court, defendant_account: str, clerk_id: str) -
                 role=role,
                 kind="natural",
                 name=name,
-                id_number_masked="3302**********1234" if account else None,
+                id_number_masked="3302**********1234",
                 region_code="330281",
                 address="浙江省余姚市某路2号",
                 account_id=uuid.UUID(account) if account else None,
@@ -173,4 +183,99 @@ async def test_clerk_serves_and_party_signs_with_code(
     await shot(cpage, artifacts, "24-console-served")
 
     for phone in (party, clerk):
+        assert page_failures(phone) == []
+
+
+async def present(court: Court, page: Page) -> None:
+    """Give the phone's session a face check passed just now. The fake camera plays a still
+    photo, which cannot perform the liveness actions (tests/identity covers that path), so the
+    token is issued with the app's own codec, as tests/async_hearings do."""
+    token = await page.evaluate("JSON.parse(sessionStorage.getItem('mc.miniapp.tokens')).access")
+    codec = court.app[AUTH].codec
+    claims = codec.verify(token)
+    fresh, _ = codec.issue(
+        claims.subject, claims.session_id, presence_verified_at=datetime.now(UTC)
+    )
+    await page.evaluate(
+        "t => { const k = 'mc.miniapp.tokens'; const v = JSON.parse(sessionStorage.getItem(k));"
+        " sessionStorage.setItem(k, JSON.stringify({...v, access: t})); }",
+        fresh,
+    )
+
+
+async def test_party_posts_and_answers_in_an_async_stage(
+    browser: Browser, court: Court, artifacts: Path
+) -> None:
+    judge_id = await court.staff("judge_async", "judge")
+    party = await open_page(browser, court.base)
+    judge = await open_page(browser, court.base, phone=False)
+    account_id = await phone_user_signs_in(party)
+    other_side = str(uuid.uuid4())
+    filing = await registered_case(court, account_id, None, judge_id=judge_id, other=other_side)
+    with court.app[DATABASE].activate():
+        # The other side consented on its own phone (its pages are the same as this one's).
+        await AsyncConsent.create(
+            id=uuid.uuid4(),
+            filing_id=filing.id,
+            account_id=uuid.UUID(other_side),
+            party_role="plaintiff",
+            scope="exchange",
+            consented=True,
+            at=datetime.now(UTC),
+        )
+
+    # The party consents to the online exchange on the phone.
+    page = party.page
+    await page.goto(f"/miniapp/#/case/{filing.id}")
+    await page.click("#go-hearing")
+    await page.click("#async-consents button[data-consent=exchange]")
+    await expect(page.locator("#async-consents .consent-recorded")).to_contain_text("已同意")
+
+    # The judge sees the conditions met for the exchange, starts it and asks the party.
+    jpage = judge.page
+    await staff_signs_in(jpage, "judge_async")
+    await jpage.goto(f"/console/#/filing/{filing.id}")
+    await jpage.click("#go-async")
+    exchange = jpage.locator("#eligibility [data-mode=exchange]")
+    await expect(exchange).to_contain_text("符合条件")
+    await expect(jpage.locator("#eligibility [data-mode=hearing]")).to_contain_text("不符合")
+    await jpage.select_option("#start-mode", "exchange")
+    await jpage.click("#async-start")
+    await expect(jpage.locator("#async-stage-table [data-stage=evidence]")).to_contain_text(
+        "进行中"
+    )
+    await jpage.select_option("#question-party", label="被告：李四")
+    await jpage.fill("#question-text", "借款是否已部分归还？")
+    await jpage.click("#question-ask")
+    await expect(jpage.locator("#async-record")).to_contain_text("借款是否已部分归还")
+
+    # The party enters the open stage (face check), posts a statement and an evidence file,
+    # and answers the question.
+    await page.reload()
+    await expect(page.locator("#stage-card")).to_contain_text("举证")
+    await page.click("#stage-enter")
+    await expect(page.locator("#stage-card .error")).to_contain_text("presence_required")
+    await present(court, page)
+    await page.click("#stage-enter")
+    await expect(page.locator("#post-form")).to_be_visible()
+    await page.fill("#post-text", "已于2025年归还2万元，见转账记录。")
+    await page.click("#post-send")
+    await expect(page.locator("#async-record")).to_contain_text("已于2025年归还2万元")
+    await page.select_option("#post-kind", "file")
+    await page.fill("#post-text", "转账记录")
+    await page.set_input_files(
+        "#post-file", {"name": "transfer.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    await page.click("#post-send")
+    await expect(page.locator("#async-record .post .download")).to_have_count(1)
+    question = page.locator("#async-record .post.question")
+    await question.locator("textarea").fill("已归还2万元。")
+    await question.locator("button.answer").click()
+    await expect(page.locator("#async-record")).to_contain_text("已归还2万元。")
+    await shot(page, artifacts, "25-miniapp-async-hearing")
+
+    await jpage.reload()
+    await expect(jpage.locator("#async-record li")).to_have_count(4)
+    await shot(jpage, artifacts, "26-console-async-hearing")
+    for phone in (party, judge):
         assert page_failures(phone) == []
