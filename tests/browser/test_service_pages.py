@@ -279,3 +279,72 @@ async def test_party_posts_and_answers_in_an_async_stage(
     await shot(jpage, artifacts, "26-console-async-hearing")
     for phone in (party, judge):
         assert page_failures(phone) == []
+
+
+async def test_mediation_proposals_and_agreement_signing(
+    browser: Browser, court: Court, artifacts: Path
+) -> None:
+    judge_id = await court.staff("judge_mediate", "judge")
+    party = await open_page(browser, court.base)
+    judge = await open_page(browser, court.base, phone=False)
+    account_id = await phone_user_signs_in(party)
+    other_side = str(uuid.uuid4())
+    filing = await registered_case(court, account_id, None, judge_id=judge_id, other=other_side)
+    with court.app[DATABASE].activate():
+        await AsyncConsent.create(
+            id=uuid.uuid4(),
+            filing_id=filing.id,
+            account_id=uuid.UUID(other_side),
+            party_role="plaintiff",
+            scope="mediation",
+            consented=True,
+            at=datetime.now(UTC),
+        )
+
+    # The party consents and asks for mediation; the API's refusal before consenting is shown.
+    page = party.page
+    await page.goto(f"/miniapp/#/case/{filing.id}/mediation")
+    await page.click("#mediation-start")
+    await expect(page.locator("#view .error")).to_contain_text("consent_required")
+    await page.click("#mediation-consent")
+    await page.click("#mediation-start")
+    await expect(page.locator("#mediation-summary")).to_contain_text("待指定调解员")
+
+    # The judge designates the mediator (the case's judge), records a proposal and, once the
+    # parties agree, puts the terms to them.
+    jpage = judge.page
+    await staff_signs_in(jpage, "judge_mediate")
+    await jpage.goto(f"/console/#/filing/{filing.id}")
+    await jpage.click("#go-mediation")
+    await expect(jpage.locator("#mediator-id")).to_have_value(judge_id)
+    await jpage.click("#mediator-designate")
+    await expect(jpage.locator("[data-mediation] h2")).to_contain_text("调解中")
+    await jpage.fill("#mediator-proposal", "被告分两期归还借款8万元。")
+    await jpage.click("#mediator-propose")
+    await expect(jpage.locator("#proposal-list")).to_contain_text("8万元")
+
+    # The party counters the mediator's proposal.
+    await page.reload()
+    await page.locator("[data-proposal] button").first.click()
+    await page.fill("#proposal-terms", "被告分三期归还借款8万元。")
+    await page.click("#proposal-send")
+    await expect(page.locator("#mediation-proposals [data-proposal]")).to_have_count(2)
+    await expect(page.locator("#mediation-proposals")).to_contain_text("回应 / counter to")
+
+    await jpage.reload()
+    await jpage.fill("#agreement-terms", "被告于2027年3月31日前分三期归还借款8万元。")
+    await jpage.click("#agreement-put")
+    await expect(jpage.locator("#agreement")).to_contain_text("awaiting_signatures")
+
+    # Signing needs a fresh face check: refused first, then signed; the other side is awaited.
+    await page.reload()
+    await expect(page.locator("#mediation-agreement")).to_contain_text("分三期归还借款8万元")
+    await page.click("#agreement-sign")
+    await expect(page.locator("#mediation-agreement .error")).to_contain_text("presence_required")
+    await present(court, page)
+    await page.click("#agreement-sign")
+    await expect(page.locator("#mediation-agreement")).to_contain_text("待 1 方签名")
+    await expect(page.locator("#mediation-agreement .list")).to_contain_text("签名有效")
+    await shot(page, artifacts, "27-miniapp-mediation")
+    for phone in (party, judge):
+        assert page_failures(phone) == []
