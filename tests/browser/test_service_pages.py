@@ -343,6 +343,7 @@ async def test_mediation_proposals_and_agreement_signing(
     await expect(page.locator("#mediation-agreement .error")).to_contain_text("presence_required")
     await present(court, page)
     await page.click("#agreement-sign")
+    await expect(page.locator("#agreement-signed")).to_be_visible()
     await expect(page.locator("#mediation-agreement")).to_contain_text("待 1 方签名")
     await expect(page.locator("#mediation-agreement .list")).to_contain_text("签名有效")
     await shot(page, artifacts, "27-miniapp-mediation")

@@ -214,6 +214,7 @@ async function transcriptCard(base, filingId) {
   const doSign = () => busy(sign, slot, async () => {
     try {
       await api.post(`${base}/transcript/sign`);
+      sessionStorage.setItem(`mc.signed.transcript.${transcript.id}`, '1');
     } catch (error) {
       if (needsPresence(error)) panel.open = true;
       throw error;
@@ -226,7 +227,7 @@ async function transcriptCard(base, filingId) {
     h('h2', {}, '庭审笔录 ', h('span', { class: 'en' }, 'Transcript')),
     h('p', { class: 'muted' }, `SHA-256 ${transcript.sha256.slice(0, 16)}… · ${transcript.record_seq} 条 entries`),
     h('ul', { class: 'list' }, transcript.signatures.map((s) => h('li', {}, `${ROLE[s.signer_role] || s.signer_role} · ${when(s.signed_at)}`))),
-    pdf, sign, panel, slot);
+    pdf, sessionStorage.getItem(`mc.signed.transcript.${transcript.id}`) ? h('div', { class: 'ok' }, '您已签名 / You have signed') : [sign, panel], slot);
 }
 
 export async function page(view, filingId) {

@@ -60,6 +60,7 @@ async function agreementCard(mediation, filingId) {
   const doSign = () => busy(sign, slot, async () => {
     try {
       await api.post(`${base}/agreement/sign`);
+      sessionStorage.setItem(`mc.signed.agreement.${agreement.id}`, '1');
     } catch (error) {
       if (needsPresence(error)) panel.open = true;
       throw error;
@@ -79,7 +80,9 @@ async function agreementCard(mediation, filingId) {
     effective
       ? [h('div', { class: 'ok', id: 'agreement-effective' }, `协议已于 ${when(agreement.effective_at)} 生效；调解书已交电子送达，请在“送达”中签收。/ Effective; the mediation statement was sent for service — sign for it in the inbox.`),
         agreement.statement_sha256 ? statement : null, h('a', { class: 'btn secondary', href: '#/inbox' }, '文书送达 / Inbox')]
-      : [sign, panel],
+      : sessionStorage.getItem(`mc.signed.agreement.${agreement.id}`)
+        ? h('div', { class: 'ok', id: 'agreement-signed' }, '您已签署，等待其他当事人 / You have signed; waiting for the others')
+        : [sign, panel],
     slot);
 }
 
