@@ -175,7 +175,7 @@ function evidenceCard(base, filingId, evidence, hearing, me, slot) {
         h('div', { class: 'title' }, item.text || KIND[item.kind], h('span', { class: 'en' }, ` · ${ROLE[item.author_role] || item.author_role}`)),
         fileButton(base, item, slot),
         opinions.map((o) => h('div', { class: 'muted' }, `${ROLE[o.author_role] || o.author_role}：真实性 ${OPINION[o.data.authenticity]} · 合法性 ${OPINION[o.data.legality]} · 关联性 ${OPINION[o.data.relevance]}${o.data.objection ? ' · 异议' : ''} ${o.text || o.data.reasons || ''}`)),
-        cross && item.author_id !== me && entered(filingId, 'cross_examination') ? box : null);
+        cross && item.author_id !== me ? box : null);
     }));
 }
 
