@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import aiohttp
 import numpy as np
@@ -151,7 +151,8 @@ class Litigant:
 
 async def wechat_sign_in(api: Api, person: Litigant, templates: Sequence[str]) -> JSON:
     """wx.login() on the phone, then the mini-program's sign-in with the code."""
-    code = await api.control("login-code")
+    # The same simulated WeChat user a browser becomes with localStorage "mc.sim.openid".
+    code = await api.control("login-code", {"openid": f"sim-demo-{uuid4()}"})
     signed: JSON = await api.call(
         "POST", "/api/v1/identity/wechat/login", json_body={"code": code["code"]}
     )
@@ -206,6 +207,9 @@ async def prove_presence(api: Api, person: Litigant, *, force: bool = False) -> 
     the answer carries an access token proving presence for 5 minutes."""
     if not force and time.monotonic() - person.presence_at < PRESENCE_RENEW_S:
         return None
+    loop = asyncio.get_running_loop()
+    actor = await loop.run_in_executor(None, person.actor)
+    await loop.run_in_executor(None, actor.prepare)
     for _ in range(8):
         challenge: JSON = await api.call(
             "POST", "/api/v1/identity/face/liveness/challenges", token=person.token
@@ -219,8 +223,7 @@ async def prove_presence(api: Api, person: Litigant, *, force: bool = False) -> 
         raise StepFailed("no liveness challenge the synthetic actor can perform")
     from identity.face.liveness import Action
 
-    actor = person.actor()
-    frames = await asyncio.get_running_loop().run_in_executor(
+    frames = await loop.run_in_executor(
         None, lambda: [_jpeg(f) for f in actor.perform(*(Action(a) for a in actions))]
     )
     parts: list[tuple[str, bytes | str, str]] = [
@@ -277,12 +280,12 @@ class TotpStore:
         tmp.replace(self.path)
 
     def code(self, username: str, secret: str) -> str:
-        """The code of the earliest step the server still accepts (one step of drift either
-        way) and has not seen yet: a code is single use, so the next sign-in of the same
-        account within 30 s takes the following step instead of waiting for it."""
+        """The current step's code, or the next step's when the current one was used: a code
+        is single use and the server accepts one step of drift, so a second sign-in of the same
+        account within 30 s need not wait (and a code never goes stale while argon2 runs)."""
         totp = pyotp.TOTP(secret)
         current = int(time.time()) // totp.interval
-        step = max(current - 1, self.last_step.get(username, -1) + 1)
+        step = max(current, self.last_step.get(username, -1) + 1)
         if step > current + 1:
             raise StepFailed(f"{username}: signed in too often within a minute")
         self.last_step[username] = step
@@ -324,3 +327,30 @@ async def poll(check: Any, *, wait_s: float = 30.0, every_s: float = 0.3) -> Any
         if time.monotonic() > deadline:
             raise StepFailed(f"gave up waiting after {wait_s:.0f} s")
         await asyncio.sleep(every_s)
+
+
+@dataclass
+class Outcome:
+    """What the scenario produced: the summary's figures and links."""
+
+    filing_id: str = ""
+    plaintiff_openid: str = ""
+    case_number: str = ""
+    fee_total: str = ""
+    fee_paid: bool = False
+    notice_delivery_id: str = ""
+    defence_due: str = ""
+    async_record_entries: int = 0
+    async_record_valid: bool = False
+    transcript_signatures: int = 0
+    hearing_id: str = ""
+    frames_exchanged: dict[str, int] = field(default_factory=dict)
+    segments: int = 0
+    recording_verified: bool = False
+    manifest_sha256: str = ""
+    judgment_delivery_id: str = ""
+    proof_valid: bool = False
+    proof_matches_record: bool = False
+    proof_pdf: bytes = b""
+    service_date: str = ""
+    timeline: list[str] = field(default_factory=list)

@@ -117,6 +117,15 @@ class Actor:
             self._poses[key] = change(self.image, self.landmarks, amount)
         return self._poses[key]
 
+    def prepare(self) -> None:
+        """Render every pose up front: the warps are the slow part, and a liveness challenge
+        must be answered within 60 s of being issued."""
+        for closure in (0.5, 1.0):
+            self.pose("blink", closure)
+        for sign in (1, -1):
+            for degrees in (10, 20, 30, 35, 15):
+                self.pose("turn", sign * degrees)
+
     def neutral(self, n: int) -> Frames:
         return [handheld(self.image, self.rng) for _ in range(n)]
 

@@ -164,6 +164,8 @@ def summary(stack: Stack, out: Any, proof_file: Path | None, totp_file: Path) ->
         "",
         "Open 打开",
         f"  mini-program 小程序    {base}/miniapp/#/case/{out.filing_id}",
+        "                         (to be the plaintiff: in the browser console run "
+        f"localStorage.setItem('mc.sim.openid', '{out.plaintiff_openid}'), then 微信一键登录)",
         f"  console 法官/书记员    {base}/console/#/filing/{out.filing_id}  "
         f"(clerk_0281 / judge_0281; authenticator secrets in {totp_file})",
         f"  proof of service PDF   {base}/api/v1/service/deliveries/"
