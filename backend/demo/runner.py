@@ -186,6 +186,7 @@ async def run_demo(
     wechat_port: int = 0,
     faces: Path = FACES,
     serve_forever: bool = False,
+    video_seconds: float = 4.0,
     say: Callable[[str], None] = print,
 ) -> tuple[bool, Any]:
     """Start everything, run the scenario; returns (every step ok, the Outcome)."""
@@ -207,6 +208,7 @@ async def run_demo(
                 staff_password=DEMO_PASSWORD,
                 origin=stack.base,
                 templates=stack.templates,
+                video_seconds=video_seconds,
             )
             say("")
             say("Scenario 演示流程")

@@ -13,7 +13,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
+from backend.demo.client import StepFailed
 from backend.demo.runner import FACES, run_demo
+from backend.demo.scenario import Step, run_steps
 from backend.settings import Mode, Settings
 from miniapp_stub.pay_keys import ensure_demo_keys
 from miniapp_stub.pay_model import FakePayConfig
@@ -38,7 +40,7 @@ async def test_the_scripted_court_runs_end_to_end(
     def say(text: str) -> None:
         lines.extend(text.splitlines())
 
-    ok, out = await run_demo(settings, faces=FACES, say=say)
+    ok, out = await run_demo(settings, faces=FACES, video_seconds=1.0, say=say)
     transcript = "\n".join(lines)
     assert ok, transcript
     steps = [m.groups() for m in map(STEP.match, lines) if m]
@@ -102,3 +104,35 @@ async def test_fake_wechat_serves_wechat_pay_too(tmp_path: Path) -> None:
     assert settings.wechat_pay_merchant_key_file is not None
     assert settings.wechat_pay_merchant_key_file.read_text().startswith("-----BEGIN")
     assert settings.wechat_pay_mchid == keys.merchant.mchid
+
+
+REFUSED = "POST /api/v1/filing/filings/x/register → 409 conflict: already decided"
+
+
+async def test_a_failed_step_stops_the_run_with_the_api_detail() -> None:
+    ran: list[str] = []
+
+    async def fine() -> str:
+        ran.append("fine")
+        return "done"
+
+    async def refused() -> str:
+        raise StepFailed(REFUSED)
+
+    async def never() -> str:
+        ran.append("never")
+        return ""
+
+    class Script:
+        def steps(self) -> list[Step]:
+            return [Step("一", "one", fine), Step("二", "two", refused), Step("三", "three", never)]
+
+    lines: list[str] = []
+    ok = await run_steps(Script(), lines.append)  # type: ignore[arg-type]
+    assert ok is False and ran == ["fine"]
+    text = "\n".join(lines).splitlines()
+    assert text[0].startswith("[ 1/3] 一 one ... ok (") and text[1].strip() == "done"
+    assert text[2].startswith("[ 2/3] 二 two ... FAILED (")
+    assert (
+        text[3].strip() == "POST /api/v1/filing/filings/x/register → 409 conflict: already decided"
+    )
