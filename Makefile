@@ -15,11 +15,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## The main job on the embedded default (SQLite + files under ./var): migrate, seed, serve.
+## The main job on the embedded default (SQLite + files under ./var): migrate, seed, start the
+## server and the fake WeChat platform, play the scripted case end to end, keep serving.
 demo: setup
-	$(PY) -m backend.cli migrate
-	$(PY) -m backend.cli seed-demo
-	$(PY) -m backend.cli serve
+	$(PY) -m backend.cli demo
 
 serve: setup
 	$(PY) -m backend.cli serve

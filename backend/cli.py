@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from backend.settings import Settings
-from miniapp_stub.wechat import configure_parser, run_from_args
+from miniapp_stub.platform import configure_platform_parser
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
 
@@ -150,20 +150,9 @@ async def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_database(settings, work)
 
 
-DEMO_PASSWORD = "Demo-Court-2026!"
-DEMO_STAFF = (
-    ("admin", "系统管理员 System Admin", "system_admin", None),
-    ("court_admin_0281", "余姚法院管理员 Court Admin", "court_admin", "浙0281"),
-    ("judge_0281", "王法官 Judge Wang", "judge", "浙0281"),
-    ("clerk_0281", "李书记员 Clerk Li", "clerk", "浙0281"),
-)
-
-
 async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from backend.audit.service import AuditLog
-    from backend.auth.models import Account
-    from backend.auth.principal import Actor
-    from backend.auth.staff import create_staff_account
+    from backend.demo.seed import seed_demo
     from backend.keys import load_keyring
     from backend.settings import Mode
 
@@ -173,31 +162,26 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     audit = AuditLog(load_keyring(settings).server_key)
 
     async def work() -> int:
-        from tortoise.transactions import in_transaction
-
-        from filing.courts import seed_reference_data
-
-        async with in_transaction() as conn:
-            report = await seed_reference_data(conn)
-        print(f"reference data: {report}")
-        for username, name, role, court in DEMO_STAFF:
-            if await Account.filter(username=username).exists():
-                print(f"exists   {username}")
-                continue
-            await create_staff_account(
-                audit=audit,
-                username=username,
-                display_name=name,
-                role=role,
-                court_code=court,
-                password=DEMO_PASSWORD,
-                actor=Actor.system("seed-demo"),
-            )
-            print(f"created  {username:<18} {role:<13} {court or ''}")
-        print(f"demo staff password: {DEMO_PASSWORD}")
+        await seed_demo(audit, print)
         return 0
 
     return await _with_database(settings, work)
+
+
+def _fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
+    from miniapp_stub.pay import DEFAULT_PAY_KEYS_DIR
+    from miniapp_stub.platform import run_platform_from_args
+
+    if args.pay_keys_dir == DEFAULT_PAY_KEYS_DIR:
+        # Next to the backend's other development secrets, wherever MC_VAR_DIR points.
+        args.pay_keys_dir = settings.var_dir / "fake-wechat-pay"
+    return run_platform_from_args(args)
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.demo.runner import run_demo_command
+
+    return await run_demo_command(settings, args)
 
 
 def _face(command: str, argv: list[str]) -> int:
@@ -265,9 +249,25 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("args", nargs=argparse.REMAINDER)
     compare.set_defaults(func=lambda settings, args: _face("compare_main", args.args))
 
-    fake = sub.add_parser("fake-wechat", help="run the fake WeChat platform + SMS gateway")
-    configure_parser(fake)
-    fake.set_defaults(func=lambda settings, args: run_from_args(args))
+    fake = sub.add_parser(
+        "fake-wechat", help="run the fake WeChat platform: login, messages, SMS, WeChat Pay"
+    )
+    configure_platform_parser(fake)
+    fake.set_defaults(func=_fake_wechat)
+
+    demo = sub.add_parser(
+        "demo",
+        help="set up, start the server and the fake WeChat platform, run the scripted court "
+        "scenario end to end, then keep serving (development only)",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, help="backend port (default MC_PORT, 8080)")
+    demo.add_argument("--wechat-port", type=int, default=8930, help="fake WeChat platform port")
+    demo.add_argument(
+        "--no-wait", action="store_true", help="exit after the summary instead of serving on"
+    )
+    demo.add_argument("--faces", help="folder of the demo's photos (default ../shared/faces)")
+    demo.set_defaults(func=_demo)
 
     sub.add_parser(
         "seed-demo", help="courts, causes of action and demo staff (development only)"

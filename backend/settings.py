@@ -5,7 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -141,12 +149,25 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # `mobile-court demo` only: statutory lead times that would stop a one-minute scripted run
+    # (the video hearing notice's 3 days) are waived. Production mode refuses it.
+    demo_shortcuts: bool = Field(
+        default=False,
+        description="demo only: a video hearing may be scheduled without the 3-day notice",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ValueError("DATABASE_URL must start with sqlite:// or postgres://")
         return value
+
+    @model_validator(mode="after")
+    def _no_demo_shortcuts_in_production(self) -> Settings:
+        if self.demo_shortcuts and self.mode is Mode.PRODUCTION:
+            raise ValueError("MC_DEMO_SHORTCUTS is for the scripted demo; production refuses it")
+        return self
 
     @property
     def secrets_dir(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -165,6 +166,10 @@ async def schedule(request: web.Request, *, body: ScheduleIn) -> HearingOut:
             invited=body.participant_account_ids,
             notices=request.config_dict[HEARING_NOTICE_SENDER],
             now=utcnow(),
+            # The scripted demo (MC_DEMO_SHORTCUTS, refused in production) hears at once.
+            min_lead=timedelta(0)
+            if request.config_dict[SETTINGS].demo_shortcuts
+            else svc.NOTICE_MIN_LEAD,
         )
     return await _out(request, hearing)
 

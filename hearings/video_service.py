@@ -106,10 +106,11 @@ async def schedule(
     invited: list[UUID] | None,
     notices: HearingNoticeSender,
     now: datetime,
+    min_lead: timedelta = NOTICE_MIN_LEAD,
 ) -> VideoHearing:
     if filing.case_number is None:
         raise Conflict("只有已立案的案件可以排期庭审 / only a registered case can be heard")
-    if starts_at - now < NOTICE_MIN_LEAD:
+    if starts_at - now < min_lead:
         raise field_error(
             "starts_at",
             "too_soon",
