@@ -291,7 +291,7 @@ async def list_missed(request: web.Request) -> MissedList:
     hearing = await existing_hearing(case)
     kinds = await _stage_kinds(hearing.id)
     rows = await MissedWindow.filter(hearing_id=hearing.id).order_by("recorded_at")
-    return MissedList(items=[missed_out(r, kinds[r.stage_id]) for r in rows])  # type: ignore[attr-defined]
+    return MissedList(items=[missed_out(r, kinds[r.stage_id], case) for r in rows])  # type: ignore[attr-defined]
 
 
 @routes.post(CASE + "/missed/{missed_id}/reason")
@@ -319,7 +319,7 @@ async def give_reason(request: web.Request, *, body: ReasonIn) -> MissedOut:
             body.reason,
         )
     kinds = await _stage_kinds(hearing.id)
-    return missed_out(row, kinds[row.stage_id])  # type: ignore[attr-defined]
+    return missed_out(row, kinds[row.stage_id], case)  # type: ignore[attr-defined]
 
 
 @routes.post(CASE + "/missed/{missed_id}/decision")
@@ -348,7 +348,7 @@ async def decide(request: web.Request, *, body: DecisionIn) -> MissedOut:
             body.note,
         )
     kinds = await _stage_kinds(hearing.id)
-    return missed_out(row, kinds[row.stage_id])  # type: ignore[attr-defined]
+    return missed_out(row, kinds[row.stage_id], case)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------ app
