@@ -14,9 +14,10 @@ from pypdf import PdfReader
 from backend.appkeys import DATABASE
 from backend.auth.principal import Role
 from filing.models import CaseEvent, Representation
+from hearings.mediation import service as mediation_service
 from hearings.mediation.models import Mediation
-from hearings.mediation.service import period_days
-from hearings.mediation.workdays import add_working_days, period_end
+from hearings.mediation.service import court_day, period_days
+from hearings.mediation.workdays import WORKING_DAYS, add_working_days, period_end, weekdays_only
 from service_of_process.models import ServiceDelivery, ServiceDocument, ServiceTask
 from tests.async_hearings.helpers import (
     Client,
@@ -67,9 +68,9 @@ async def test_mediation_to_a_signed_agreement_and_a_served_statement(
     started = await _ok(await client.post(case, headers=judge.headers), 201)
     assert started["phase"] == "post_filing" and started["period_days"] == 7
     assert started["status"] == "awaiting_mediator" and started["designation_overdue"] is False
-    today = datetime.now(UTC).date()
-    assert date.fromisoformat(started["designation_due_on"]) == add_working_days(today, 3)
-    assert date.fromisoformat(started["ends_on"]) == period_end(today, 7)
+    today, calendar = court_day(datetime.now(UTC)), app[WORKING_DAYS]
+    assert date.fromisoformat(started["designation_due_on"]) == add_working_days(today, 3, calendar)
+    assert date.fromisoformat(started["ends_on"]) == period_end(today, 7, calendar)
     # one mediation at a time
     assert (await _ok(await client.post(case, headers=judge.headers), 409))[
         "code"
@@ -359,3 +360,47 @@ async def test_a_lawyer_signs_the_agreement_for_their_client(
         ).order_by("id")
     assert signed_events[0].actor_id == for_li.account_id
     assert signed_events[0].details["as_agent"] is True
+
+
+async def test_designation_deadline_follows_the_official_calendar(
+    client: Client,
+    app: web.Application,
+    accounts: Any,
+    platform: Platform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # National Day 2026 (State Council notice, as the holidays library has it): 1–7 October are
+    # rest days (5 October the observed holiday, 6 and 7 swapped for Sun 20 Sep and Sat 10 Oct),
+    # Saturday 10 October is a make-up working day.
+    calendar = app[WORKING_DAYS]
+    assert [calendar(date(2026, 10, d)) for d in range(1, 12)] == [
+        *[False] * 7,  # 1–7 October
+        True,  # Thu 8
+        True,  # Fri 9
+        True,  # Sat 10: make-up working day
+        False,  # Sun 11
+    ]
+    assert calendar(date(2026, 9, 20)) is True  # a Sunday worked for 6 October
+    # a year the official calendar does not cover falls back to weekdays
+    for day in (date(2000, 1, 1), date(2099, 1, 1), date(2099, 1, 5)):
+        assert calendar(day) is weekdays_only(day)
+
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    filing = await registered_case(app, plaintiff, defendant, judge, procedure="simple")
+    for person in (plaintiff, defendant):
+        await _consent(client, str(filing.id), person.headers)
+    # asked for on Wednesday 30 September at 10:00 in Beijing, just before the break
+    monkeypatch.setattr(
+        mediation_service, "utcnow", lambda: datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
+    )
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    # three working days after the break: Thu 8, Fri 9 and the make-up Saturday 10 October
+    # (weekdays alone would have said Monday 5 October, a holiday)
+    assert started["designation_due_on"] == "2026-10-10"
+    assert add_working_days(date(2026, 9, 30), 3) == date(2026, 10, 5)
+    # the 7-day period ends on Wed 7 October, a rest day: it runs to Thu 8 (CPL Art. 85)
+    assert started["ends_on"] == "2026-10-08"
