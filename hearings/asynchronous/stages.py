@@ -5,7 +5,7 @@ through a durable job."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -226,6 +226,21 @@ def _future(closes_at: datetime) -> datetime:
             code="window_in_past",
         )
     return closes_at.astimezone(UTC)
+
+
+class WindowChange(Protocol):
+    """``extend`` and ``reopen``: change a stage's window to end at ``closes_at``."""
+
+    async def __call__(
+        self,
+        conn: BaseDBAsyncClient,
+        audit: AuditLog,
+        actor: Actor,
+        case: Case,
+        hearing: AsyncHearing,
+        kind: StageKind,
+        closes_at: datetime,
+    ) -> AsyncStage: ...
 
 
 async def extend(
