@@ -102,15 +102,25 @@ async def _expected_parties(
     elif kind is StageKind.EVIDENCE:
         expected = set()
     elif kind is StageKind.CROSS_EXAMINATION:
-        # Every party opposing the author of an evidence item gives an opinion on it.
+        # Cross-examination is per item: a party that left any opposing item without its
+        # opinion missed the window, whatever else it posted.
         items = await AsyncPost.filter(
             hearing_id=hearing.id,
             stage__kind=StageKind.EVIDENCE.value,
             kind__in=EVIDENCE_KINDS,
             seq__isnull=False,
         ).using_db(conn)
-        authors = {item.author_role for item in items}
-        expected = {pid for pid, role in parties.items() if authors - {role}}
+        opined = {
+            (str(post.data.get("evidence_post_id")), party)
+            for post in posts
+            if post.kind == "opinion"
+            for party in _posted_for(post, case)
+        }
+        return {
+            pid: role
+            for pid, role in parties.items()
+            if any(item.author_role != role and (str(item.id), pid) not in opined for item in items)
+        }
     elif kind is StageKind.INQUIRY:
         # Only the party a question names has to answer it, by a reply of its own.
         answered = {

@@ -348,3 +348,47 @@ async def test_an_unanswered_question_is_missed_by_the_named_party_only(
         )
     )
     assert given["reason"] == "出差在外，未能及时查看" and given["party_name"] == "王五"
+
+
+async def test_cross_examination_is_missed_per_item(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    filing = await registered_case(app, plaintiff, defendant, judge)
+    parties = await party_ids(app, filing)
+    case = f"{BASE}/{filing.id}"
+    await started_hearing(client, filing, plaintiff, defendant, judge)
+    for _ in range(2):  # claim, defence
+        await _ok(await client.post(f"{case}/stages/advance", headers=judge.headers))
+    await _ok(await client.post(f"{case}/stages/evidence/enter", headers=plaintiff.present()))
+    items = []
+    for name, content in (("借条.pdf", PDF), ("转账记录.pdf", PDF + b"%2")):
+        file_id = await upload(client, plaintiff, content, "evidence", name)
+        resp = await _post(client, case, plaintiff, stage="evidence", kind="file", file_id=file_id)
+        items.append((await _ok(resp, 201))["id"])
+    await _ok(await client.post(f"{case}/stages/advance", headers=judge.headers))
+
+    # the defendant gives an opinion on the first item only, and says something else
+    await _ok(
+        await client.post(f"{case}/stages/cross_examination/enter", headers=defendant.present())
+    )
+    opinion = {"authenticity": "accept", "legality": "accept", "relevance": "accept"}
+    resp = await _post(
+        client,
+        case,
+        defendant,
+        stage="cross_examination",
+        kind="opinion",
+        evidence_post_id=items[0],
+        opinion=opinion,
+    )
+    await _ok(resp, 201)
+    resp = await _post(client, case, defendant, stage="cross_examination", kind="text", text="略")
+    await _ok(resp, 201)
+    await _ok(await client.post(f"{case}/stages/advance", headers=judge.headers))
+    missed = (await _ok(await client.get(f"{case}/missed", headers=judge.headers)))["items"]
+    # the plaintiff had no opposing item to examine; the defendant left one unexamined
+    examined = [m["party_id"] for m in missed if m["stage"] == "cross_examination"]
+    assert examined == [parties["李四"]]
