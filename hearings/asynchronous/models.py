@@ -213,7 +213,8 @@ class DocumentSignature(Model):
 
     class Meta:
         table = "async_document_signature"
-        unique_together = (("document_kind", "document_id", "signer_id"),)
+        # A lawyer for several parties signs once for each of them.
+        unique_together = (("document_kind", "document_id", "signer_id", "party_id"),)
 
 
 class ServiceRequest(Model):

@@ -73,10 +73,11 @@ async def sign(
     party_id: UUID | None = None,
 ) -> DocumentSignature:
     """Sign as ``signer_id``, for ``party_id`` (null: the judge). Each party signs once, in
-    person or through its lawyer."""
+    person or through its lawyer; a lawyer for several parties signs once for each."""
     mine = DocumentSignature.filter(
         document_kind=document_kind, document_id=document_id, signer_id=signer_id
     )
+    mine = mine.filter(party_id=party_id) if party_id else mine.filter(party_id__isnull=True)
     if await mine.using_db(conn).exists():
         raise Conflict("您已签名 / you have already signed", code="already_signed")
     if (

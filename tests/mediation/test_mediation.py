@@ -404,3 +404,54 @@ async def test_designation_deadline_follows_the_official_calendar(
     assert add_working_days(date(2026, 9, 30), 3) == date(2026, 10, 5)
     # the 7-day period ends on Wed 7 October, a rest day: it runs to Thu 8 (CPL Art. 85)
     assert started["ends_on"] == "2026-10-08"
+
+
+async def test_a_lawyer_for_two_parties_signs_once_for_each(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    co_defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    mediator = await staff(app, accounts, Role.CLERK)
+    lawyer = await staff(app, accounts, Role.LAWYER)
+    filing = await registered_case(
+        app, plaintiff, defendant, judge, more=(("defendant", co_defendant, "王五"),)
+    )
+    parties = await party_ids(app, filing)
+    for name in ("李四", "王五"):
+        await represent(app, filing, name, lawyer)
+    for person in (plaintiff, defendant, co_defendant):
+        await _consent(client, str(filing.id), person.headers)
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    one = f"{MEDIATIONS}/{started['id']}"
+    body = {"mediator_id": str(mediator.account_id)}
+    await _ok(await client.post(f"{one}/mediator", json=body, headers=judge.headers))
+    terms = {"terms": "两被告共同支付4500元。"}
+    await _ok(await client.post(f"{one}/agreement", json=terms, headers=mediator.headers), 201)
+
+    # acting for two parties, the lawyer says for whom each signature is
+    resp = await client.post(f"{one}/agreement/sign", headers=lawyer.present())
+    assert (await _ok(resp, 422))["code"] == "party_required"
+    for name, awaiting in (("李四", 2), ("王五", 1)):
+        signed = await _ok(
+            await client.post(
+                f"{one}/agreement/sign",
+                params={"party_id": parties[name]},
+                headers=lawyer.present(),
+            )
+        )
+        assert signed["awaiting"] == awaiting
+    resp = await client.post(
+        f"{one}/agreement/sign", params={"party_id": parties["李四"]}, headers=lawyer.present()
+    )
+    assert (await _ok(resp, 409))["code"] == "already_signed"
+    signed = await _ok(await client.post(f"{one}/agreement/sign", headers=plaintiff.present()))
+    assert signed["status"] == "effective"
+    assert [(s["party_id"], s["signer_id"], s["as_agent"]) for s in signed["signatures"]] == [
+        (parties["李四"], str(lawyer.account_id), True),
+        (parties["王五"], str(lawyer.account_id), True),
+        (parties["张三"], str(plaintiff.account_id), False),
+    ]
