@@ -30,8 +30,10 @@ from filing.activity import CASE_ACTIVITY_SOURCES, CaseActivity, Deadline
 from filing.models import Filing, Party, Representation
 from filing.registration_service import REGISTRATION_SERVICE
 from hearings.asynchronous.notify import DOCUMENT_SERVER, ServedDocument
+from hearings.mediation.workdays import WORKING_DAYS, weekdays_only
 from hearings.models import ParticipantRole, VideoHearing, VideoParticipant
 from hearings.video_notice import HEARING_NOTICE_SENDER
+from service_of_process.calendar import CalendarNotCovered, describe_day
 from service_of_process.documents import DocumentKind
 from service_of_process.rules import COURT_TZ, DEADLINE_RULES, court_date
 from service_of_process.service import (
@@ -308,7 +310,17 @@ def install(app: web.Application) -> None:
     app[HEARING_NOTICE_SENDER] = ElectronicHearingNotice(services)
     app[DOCUMENT_SERVER] = ElectronicDocumentServer(services)
     app[REGISTRATION_SERVICE] = RegistrationNotices(services)
+    app[WORKING_DAYS] = official_working_day
     app.cleanup_ctx.append(_activity_ctx)
+
+
+def official_working_day(day: date) -> bool:
+    """Mediation's working days (the 3-day designation, Online Mediation Rules Art. 10) from the
+    official calendar, make-up working days included; weekdays for a year it does not cover."""
+    try:
+        return describe_day(day, allow_provisional=True).working
+    except CalendarNotCovered:
+        return weekdays_only(day)
 
 
 async def _activity_ctx(app: web.Application) -> AsyncIterator[None]:

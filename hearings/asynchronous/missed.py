@@ -41,8 +41,15 @@ async def give_reason(
     reason: str,
 ) -> MissedWindow:
     row = await _missed(hearing, missed_id, conn)
-    if row.party_role != case.role_of(principal):
-        raise NotFound("no such missed window")  # another side's absence is not yours to explain
+    # Only the party that missed the window (or its lawyer) explains it; another party's
+    # absence, even on the same side, is not yours to explain.
+    mine = (
+        case.acts_for(principal, row.party_id)
+        if row.party_id is not None
+        else row.party_role == case.role_of(principal)
+    )
+    if not mine:
+        raise NotFound("no such missed window")
     if row.decision is not None:
         raise Conflict("法官已作出决定 / the judge has already decided", code="already_decided")
     row.reason, row.reason_by_id, row.reason_at = reason, principal.account_id, utcnow()
@@ -60,7 +67,7 @@ async def give_reason(
         case.filing,
         "async_missed_reason",
         principal.account_id,
-        {"missed_id": str(row.id), "party_role": row.party_role},
+        {"missed_id": str(row.id), "party_id": str(row.party_id), "party_role": row.party_role},
     )
     return row
 
@@ -82,7 +89,12 @@ async def decide(
     row.decision = "accepted" if accepted else "rejected"
     row.decision_note, row.decided_by_id, row.decided_at = note, principal.account_id, utcnow()
     await row.save(using_db=conn)
-    details = {"missed_id": str(row.id), "decision": row.decision, "party_role": row.party_role}
+    details = {
+        "missed_id": str(row.id),
+        "decision": row.decision,
+        "party_id": str(row.party_id),
+        "party_role": row.party_role,
+    }
     await audit.record(
         conn, actor, "async_hearing.missed_decision", RESOURCE, str(case.filing.id), details
     )

@@ -111,7 +111,10 @@ class StageEntry(Model):
 class AsyncPost(Model):
     # A contribution to the record. Never updated once published (corrections are new posts with
     # ``corrects_id``); drafts (``seq`` null) are private to their author. ``kind``: text, voice,
-    # video, file, opinion (cross-examination of one evidence item), question (judge → a party).
+    # video, file, opinion (cross-examination of one evidence item), question (judge → a named
+    # party: ``addressed_party_id``, a filing.Party id; ``addressed_to`` keeps that party's role).
+    # ``author_party_id``: the party the author spoke for (themself, or their lawyer's client);
+    # null for the judge. Missed windows are judged per party from it.
 
     id = fields.UUIDField(primary_key=True)
     hearing: fields.ForeignKeyRelation[AsyncHearing] = fields.ForeignKeyField(
@@ -130,6 +133,8 @@ class AsyncPost(Model):
     reply_to_id = fields.UUIDField(null=True)
     corrects_id = fields.UUIDField(null=True)
     addressed_to = fields.CharField(max_length=16, null=True)
+    addressed_party_id = fields.UUIDField(null=True)
+    author_party_id = fields.UUIDField(null=True)
     created_at = fields.DatetimeField()
     posted_at = fields.DatetimeField(null=True)
     seq = fields.BigIntField(null=True)
@@ -142,8 +147,9 @@ class AsyncPost(Model):
 
 
 class MissedWindow(Model):
-    # A side that let a stage's window pass without posting (Art. 25); the party may give a
-    # reason, the judge accepts or rejects it (rejected = refusing to appear).
+    # A party (``party_id``, a filing.Party id; ``party_role`` its side) that let a stage's window
+    # pass without posting where it was expected to (Art. 25); that party (or its lawyer) may give
+    # a reason, the judge accepts or rejects it (rejected = refusing to appear).
 
     id = fields.UUIDField(primary_key=True)
     hearing: fields.ForeignKeyRelation[AsyncHearing] = fields.ForeignKeyField(
@@ -153,6 +159,7 @@ class MissedWindow(Model):
         "async_hearings.AsyncStage", related_name="missed", on_delete=fields.CASCADE
     )
     party_role = fields.CharField(max_length=16)
+    party_id = fields.UUIDField(null=True)
     recorded_at = fields.DatetimeField()
     reason = fields.TextField(null=True)
     reason_by_id = fields.UUIDField(null=True)
@@ -164,7 +171,7 @@ class MissedWindow(Model):
 
     class Meta:
         table = "async_missed_window"
-        unique_together = (("stage_id", "party_role"),)
+        unique_together = (("stage_id", "party_id"),)
 
 
 class Transcript(Model):
@@ -188,7 +195,9 @@ class Transcript(Model):
 
 class DocumentSignature(Model):
     # An e-signature on a generated document: the server's Ed25519 key signs the canonical
-    # statement {document kind, id, SHA-256, signer, role, time, presence time}.
+    # statement {document kind, id, SHA-256, signer, role, party, time, presence time}.
+    # ``signer_id`` is the account that signed; ``party_id`` the party it signed for (the party
+    # itself, or its lawyer as agent); null for the judge.
 
     id = fields.UUIDField(primary_key=True)
     document_kind = fields.CharField(max_length=24)
@@ -196,6 +205,7 @@ class DocumentSignature(Model):
     document_sha256 = fields.CharField(max_length=64)
     signer_id = fields.UUIDField()
     signer_role = fields.CharField(max_length=16)
+    party_id = fields.UUIDField(null=True)
     signed_at = fields.DatetimeField()
     presence_verified_at = fields.DatetimeField(null=True)
     key_id = fields.CharField(max_length=64)
@@ -203,7 +213,8 @@ class DocumentSignature(Model):
 
     class Meta:
         table = "async_document_signature"
-        unique_together = (("document_kind", "document_id", "signer_id"),)
+        # A lawyer for several parties signs once for each of them.
+        unique_together = (("document_kind", "document_id", "signer_id", "party_id"),)
 
 
 class ServiceRequest(Model):

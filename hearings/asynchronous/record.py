@@ -24,6 +24,7 @@ from backend.storage.purposes import Purpose
 from backend.storage.service import get_file
 from backend.storage.sniff import FileKind
 from filing.filings import add_event
+from filing.models import Party
 from hearings.asynchronous.access import RESOURCE, Case
 from hearings.asynchronous.models import (
     GENESIS_HASH,
@@ -51,15 +52,16 @@ class NewPost:
     file_id: UUID | None
     reply_to: UUID | None
     corrects: UUID | None
-    addressed_to: str | None
+    addressed_party_id: UUID | None
     evidence_post_id: UUID | None
     opinion: dict[str, Any] | None
     draft: bool
+    party_id: UUID | None = None  # the party the author acts for, when they act for several
 
 
 def canonical_post(post: AsyncPost, stage_kind: str) -> bytes:
     assert post.posted_at is not None
-    body = {
+    body: dict[str, Any] = {
         "hearing_id": str(post.hearing_id),  # type: ignore[attr-defined]
         "seq": post.seq,
         "stage": stage_kind,
@@ -74,6 +76,12 @@ def canonical_post(post: AsyncPost, stage_kind: str) -> bytes:
         "addressed_to": post.addressed_to,
         "posted_at": post.posted_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
+    # Named parties joined the record later: only posts that name one carry the keys, so links
+    # hashed before keep verifying.
+    if post.author_party_id is not None:
+        body["author_party"] = str(post.author_party_id)
+    if post.addressed_party_id is not None:
+        body["addressed_party"] = str(post.addressed_party_id)
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -192,6 +200,7 @@ async def _attach_file(
 async def _check_links(
     new: NewPost,
     role: str,
+    author_party: Party | None,
     principal: Principal,
     case: Case,
     hearing: AsyncHearing,
@@ -205,10 +214,12 @@ async def _check_links(
     if new.kind in ("text", "question") and not new.text:
         raise _invalid("text", "text is required")
     if new.kind == "question":
-        if new.addressed_to not in case.sides:
-            raise _invalid("addressed_to", "name the party the question is for")
-    elif new.addressed_to is not None:
-        raise _invalid("addressed_to", "only a question is addressed to a party")
+        if new.addressed_party_id is None or case.party(new.addressed_party_id) is None:
+            raise _invalid(
+                "addressed_party_id", "name the party (a party id of this case) the question is for"
+            )
+    elif new.addressed_party_id is not None:
+        raise _invalid("addressed_party_id", "only a question is addressed to a party")
     if new.kind == "opinion":
         if stage.kind != StageKind.CROSS_EXAMINATION.value:
             raise _invalid("kind", "opinions on evidence belong in cross-examination")
@@ -226,13 +237,43 @@ async def _check_links(
         raise _invalid("opinion", "only an opinion post carries an evidence opinion")
     if new.reply_to is not None:
         target = await _published(hearing, new.reply_to, "reply_to", conn)
-        if target.kind == "question" and target.addressed_to != role:
-            raise Forbidden("this question is addressed to another party", code="not_addressed")
+        if target.kind == "question" and not _answers(target, role, author_party):
+            raise Forbidden(
+                "该问题是向其他当事人提出的 / this question is addressed to another party",
+                code="not_addressed",
+            )
     if new.corrects is not None:
         target = await _published(hearing, new.corrects, "corrects", conn)
         if target.author_id != principal.account_id:
             raise _invalid("corrects", "you can only correct your own posts")
     return data
+
+
+def _answers(question: AsyncPost, role: str, author_party: Party | None) -> bool:
+    """Only the named party (or its lawyer acting for it) answers a question; the judge may
+    follow up on any."""
+    if role == JUDGE:
+        return True
+    if question.addressed_party_id is None:  # asked before questions named a party
+        return question.addressed_to == role
+    return author_party is not None and author_party.id == question.addressed_party_id
+
+
+async def _author_party(
+    new: NewPost, principal: Principal, case: Case, hearing: AsyncHearing, conn: BaseDBAsyncClient
+) -> Party:
+    party_id = new.party_id
+    if party_id is None and new.reply_to is not None:
+        # Answering a question for one of several clients: the question names whom.
+        question = (
+            await AsyncPost.filter(id=new.reply_to, hearing_id=hearing.id, kind="question")
+            .using_db(conn)
+            .first()
+        )
+        if question is not None and question.addressed_party_id is not None:
+            if case.acts_for(principal, question.addressed_party_id):
+                party_id = question.addressed_party_id
+    return case.speaking_for(principal, party_id)
 
 
 async def create_post(
@@ -247,9 +288,14 @@ async def create_post(
     require_in_progress(hearing)
     role = case.role_of(principal)
     stage = await open_stage_of(hearing, new.stage, conn)
+    author_party: Party | None = None
     if role != JUDGE:
         await _require_entered(stage, principal, conn)
-    data = await _check_links(new, role, principal, case, hearing, stage, conn)
+        author_party = await _author_party(new, principal, case, hearing, conn)
+    elif new.party_id is not None:
+        raise _invalid("party_id", "the judge speaks for no party")
+    data = await _check_links(new, role, author_party, principal, case, hearing, stage, conn)
+    addressed = case.party(new.addressed_party_id) if new.addressed_party_id else None
     file_id, sha256 = await _attach_file(new, principal, conn)
     post = await AsyncPost.create(
         id=uuid4(),
@@ -264,7 +310,9 @@ async def create_post(
         data=data,
         reply_to_id=new.reply_to,
         corrects_id=new.corrects,
-        addressed_to=new.addressed_to,
+        addressed_to=addressed.role if addressed else None,
+        addressed_party_id=addressed.id if addressed else None,
+        author_party_id=author_party.id if author_party else None,
         created_at=utcnow(),
         using_db=conn,
     )
@@ -300,10 +348,11 @@ async def publish(
         str(case.filing.id),
         {"post_id": str(post.id), "seq": post.seq, "kind": post.kind, "hash": post.hash},
     )
-    if post.kind == "question" and post.addressed_to:
+    if post.kind == "question" and post.addressed_party_id:
+        # The named party and its lawyers, nobody else on that side.
         await notify(
             conn,
-            case.accounts_of(post.addressed_to),
+            case.accounts_for_party(post.addressed_party_id),
             "question",
             case_label=case.label,
             when=stage.closes_at or post.posted_at,
@@ -314,7 +363,11 @@ async def publish(
             case.filing,
             "async_question",
             post.author_id,
-            {"post_id": str(post.id), "addressed_to": post.addressed_to},
+            {
+                "post_id": str(post.id),
+                "addressed_to": post.addressed_to,
+                "addressed_party_id": str(post.addressed_party_id),
+            },
         )
 
 
@@ -341,6 +394,11 @@ async def publish_draft(
         raise Conflict("该阶段已结束 / the stage of this draft is closed", code="stage_not_open")
     if post.author_role != JUDGE:
         await _require_entered(stage, principal, conn)
+        # A lawyer whose power of attorney ended since drafting no longer speaks for the party.
+        if post.author_party_id is not None and not case.acts_for(principal, post.author_party_id):
+            raise Forbidden(
+                "您已不能代表该当事人 / you no longer act for that party", code="not_your_party"
+            )
     await publish(conn, audit, actor, case, hearing, stage, post)
     return post
 

@@ -26,6 +26,7 @@ from hearings.asynchronous.schemas import (
     PostIn,
     PostList,
     PostOut,
+    SignQuery,
     TranscriptOut,
     TranscriptVerifyOut,
 )
@@ -90,10 +91,11 @@ async def create_post(request: web.Request, *, body: PostIn) -> PostOut:
         file_id=body.file_id,
         reply_to=body.reply_to,
         corrects=body.corrects,
-        addressed_to=body.addressed_to,
+        addressed_party_id=body.addressed_party_id,
         evidence_post_id=body.evidence_post_id,
         opinion=body.opinion.model_dump() if body.opinion else None,
         draft=body.draft,
+        party_id=body.party_id,
     )
     async with in_transaction() as conn:
         case = await authorize(request, PARTICIPATE, CONDUCT, conn=conn)
@@ -252,12 +254,13 @@ async def transcript_pdf(request: web.Request) -> web.StreamResponse:
 
 @routes.post(CASE + "/transcript/sign")
 @endpoint(
-    "E-sign the transcript (parties: after a face check from the last 5 minutes)",
+    "E-sign the transcript (parties or their lawyers: after a face check from the last 5 minutes)",
+    query=SignQuery,
     response=TranscriptOut,
     tags=TAGS,
-    errors=(403, 404, 409),
+    errors=(403, 404, 409, 422),
 )
-async def sign_transcript(request: web.Request) -> TranscriptOut:
+async def sign_transcript(request: web.Request, *, query: SignQuery) -> TranscriptOut:
     principal = require_principal(request)
     async with in_transaction() as conn:
         case = await authorize(request, PARTICIPATE, CONDUCT, conn=conn)
@@ -270,6 +273,7 @@ async def sign_transcript(request: web.Request) -> TranscriptOut:
             case,
             hearing,
             principal,
+            query.party_id,
         )
         row = await transcript.latest(hearing, conn)
     return await _transcript_out(row)
@@ -294,6 +298,7 @@ async def verify_transcript(request: web.Request) -> TranscriptVerifyOut:
         valid=check.valid,
         complete=check.complete,
         missing_roles=check.missing_roles,
+        missing_parties=check.missing_parties,
         signatures=[signature_out(row, ok) for row, ok in check.signatures],
         public_key=key.public_jwk(),
     )

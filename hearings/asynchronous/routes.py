@@ -206,20 +206,7 @@ async def advance(request: web.Request) -> HearingOut:
     errors=(404, 409, 422),
 )
 async def extend(request: web.Request, *, body: WindowIn) -> HearingOut:
-    kind = _stage_kind(request)
-    async with in_transaction() as conn:
-        case = await authorize(request, CONDUCT, conn=conn)
-        hearing = await existing_hearing(case, conn)
-        await stages.extend(
-            conn,
-            request.config_dict[AUDIT],
-            request_actor(request),
-            case,
-            hearing,
-            kind,
-            body.closes_at,
-        )
-    return await hearing_out(hearing)
+    return await _change_window(request, body, stages.extend)
 
 
 @routes.post(CASE + "/stages/{stage}/reopen")
@@ -231,11 +218,18 @@ async def extend(request: web.Request, *, body: WindowIn) -> HearingOut:
     errors=(404, 409, 422),
 )
 async def reopen(request: web.Request, *, body: WindowIn) -> HearingOut:
+    return await _change_window(request, body, stages.reopen)
+
+
+async def _change_window(
+    request: web.Request, body: WindowIn, change: stages.WindowChange
+) -> HearingOut:
+    """Extend or reopen: the same authorisation, locking and answer around either change."""
     kind = _stage_kind(request)
     async with in_transaction() as conn:
         case = await authorize(request, CONDUCT, conn=conn)
         hearing = await existing_hearing(case, conn)
-        await stages.reopen(
+        await change(
             conn,
             request.config_dict[AUDIT],
             request_actor(request),
@@ -291,7 +285,7 @@ async def list_missed(request: web.Request) -> MissedList:
     hearing = await existing_hearing(case)
     kinds = await _stage_kinds(hearing.id)
     rows = await MissedWindow.filter(hearing_id=hearing.id).order_by("recorded_at")
-    return MissedList(items=[missed_out(r, kinds[r.stage_id]) for r in rows])  # type: ignore[attr-defined]
+    return MissedList(items=[missed_out(r, kinds[r.stage_id], case) for r in rows])  # type: ignore[attr-defined]
 
 
 @routes.post(CASE + "/missed/{missed_id}/reason")
@@ -319,7 +313,7 @@ async def give_reason(request: web.Request, *, body: ReasonIn) -> MissedOut:
             body.reason,
         )
     kinds = await _stage_kinds(hearing.id)
-    return missed_out(row, kinds[row.stage_id])  # type: ignore[attr-defined]
+    return missed_out(row, kinds[row.stage_id], case)  # type: ignore[attr-defined]
 
 
 @routes.post(CASE + "/missed/{missed_id}/decision")
@@ -348,7 +342,7 @@ async def decide(request: web.Request, *, body: DecisionIn) -> MissedOut:
             body.note,
         )
     kinds = await _stage_kinds(hearing.id)
-    return missed_out(row, kinds[row.stage_id])  # type: ignore[attr-defined]
+    return missed_out(row, kinds[row.stage_id], case)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------ app

@@ -135,10 +135,17 @@ class PostIn(Input):
     file_id: UUID | None = Field(default=None, description="your upload from /api/v1/files")
     reply_to: UUID | None = None
     corrects: UUID | None = Field(default=None, description="your earlier post this corrects")
-    addressed_to: Literal["plaintiff", "defendant", "third_party"] | None = None
+    addressed_party_id: UUID | None = Field(
+        default=None, description="a question: the party (a party id of the case) it is for"
+    )
     evidence_post_id: UUID | None = None
     opinion: OpinionIn | None = None
     draft: bool = False
+    party_id: UUID | None = Field(
+        default=None,
+        description="the party you speak for; needed only when you act for several (a lawyer "
+        "for co-parties) and are not answering a question addressed to one of them",
+    )
 
 
 class PostOut(Output):
@@ -146,6 +153,7 @@ class PostOut(Output):
     stage: str
     author_id: UUID
     author_role: str
+    author_party_id: UUID | None
     kind: str
     text: str
     file_id: UUID | None
@@ -154,6 +162,7 @@ class PostOut(Output):
     reply_to: UUID | None
     corrects: UUID | None
     addressed_to: str | None
+    addressed_party_id: UUID | None
     draft: bool
     created_at: datetime
     posted_at: datetime | None
@@ -186,6 +195,8 @@ class ChainOut(Output):
 class MissedOut(Output):
     id: UUID
     stage: str
+    party_id: UUID | None
+    party_name: str | None
     party_role: str
     recorded_at: datetime
     reason: str | None
@@ -209,9 +220,17 @@ class DecisionIn(Input):
     note: str = Field(default="", max_length=2000)
 
 
+class SignQuery(Input):
+    party_id: UUID | None = Field(
+        default=None,
+        description="a lawyer acting for several parties: the client this signature is for",
+    )
+
+
 class SignatureOut(Output):
-    signer_id: UUID
+    signer_id: UUID = Field(description="the account that signed (the party or its lawyer)")
     signer_role: str
+    party_id: UUID | None = Field(description="the party signed for; null for the judge")
     signed_at: datetime
     presence_verified_at: datetime | None
     key_id: str
@@ -236,6 +255,7 @@ class TranscriptVerifyOut(Output):
     valid: bool
     complete: bool
     missing_roles: list[str]
+    missing_parties: list[UUID] = Field(description="parties that have not signed yet")
     signatures: list[SignatureOut]
     public_key: dict[str, str]
 

@@ -1,8 +1,9 @@
 """E-signatures on generated documents (transcripts, mediation agreements).
 
 The signer proves presence (a recent face check) and the server's Ed25519 key signs a canonical
-statement binding the document's SHA-256 to the signer, their role and the time; anyone holding
-the server's public key can check each signature against the document.
+statement binding the document's SHA-256 to the signer, their role, the party signed for (a lawyer
+signs as agent for their client) and the time; anyone holding the server's public key can check
+each signature against the document.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def statement(
     signer_role: str,
     signed_at: datetime,
     presence_verified_at: datetime | None,
+    party_id: UUID | None = None,
 ) -> bytes:
-    body = {
+    body: dict[str, str | None] = {
         "document_kind": document_kind,
         "document_id": str(document_id),
         "sha256": sha256,
@@ -40,6 +42,8 @@ def statement(
         if presence_verified_at
         else None,
     }
+    if party_id is not None:  # absent from statements signed before parties were named
+        body["party_id"] = str(party_id)
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -52,6 +56,7 @@ def _statement_of(row: DocumentSignature) -> bytes:
         row.signer_role,
         row.signed_at,
         row.presence_verified_at,
+        row.party_id,
     )
 
 
@@ -65,15 +70,25 @@ async def sign(
     signer_id: UUID,
     signer_role: str,
     presence_verified_at: datetime | None,
+    party_id: UUID | None = None,
 ) -> DocumentSignature:
+    """Sign as ``signer_id``, for ``party_id`` (null: the judge). Each party signs once, in
+    person or through its lawyer; a lawyer for several parties signs once for each."""
+    mine = DocumentSignature.filter(
+        document_kind=document_kind, document_id=document_id, signer_id=signer_id
+    )
+    mine = mine.filter(party_id=party_id) if party_id else mine.filter(party_id__isnull=True)
+    if await mine.using_db(conn).exists():
+        raise Conflict("您已签名 / you have already signed", code="already_signed")
     if (
-        await DocumentSignature.filter(
-            document_kind=document_kind, document_id=document_id, signer_id=signer_id
+        party_id is not None
+        and await DocumentSignature.filter(
+            document_kind=document_kind, document_id=document_id, party_id=party_id
         )
         .using_db(conn)
         .exists()
     ):
-        raise Conflict("您已签名 / you have already signed", code="already_signed")
+        raise Conflict("该当事人已签名 / this party has already signed", code="already_signed")
     row = DocumentSignature(
         id=uuid4(),
         document_kind=document_kind,
@@ -81,6 +96,7 @@ async def sign(
         document_sha256=sha256,
         signer_id=signer_id,
         signer_role=signer_role,
+        party_id=party_id,
         signed_at=datetime.now(UTC),
         presence_verified_at=presence_verified_at,
         key_id=key.kid,

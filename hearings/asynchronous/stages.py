@@ -5,7 +5,7 @@ through a durable job."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -17,9 +17,8 @@ from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.jobs.queue import JobContext, PermanentJobError
 from backend.keys import load_keyring
 from backend.settings import Settings
-from filing.access import load_access
 from filing.filings import add_event, get_filing
-from hearings.asynchronous.access import RESOURCE, Case
+from hearings.asynchronous.access import RESOURCE, Case, case_of
 from hearings.asynchronous.models import AsyncHearing, AsyncPost, AsyncStage, MissedWindow
 from hearings.asynchronous.notify import notify, schedule_window_jobs
 from hearings.asynchronous.preparation import utcnow, window_end
@@ -80,41 +79,68 @@ async def open_stage(
     )
 
 
-async def _expected_sides(
+def _posted_for(post: AsyncPost, case: Case) -> set[UUID]:
+    """The parties a published post speaks for (older posts named only a side)."""
+    if post.author_party_id is not None:
+        return {post.author_party_id}
+    return {p.id for p in case.parties if p.role == post.author_role}
+
+
+async def _expected_parties(
     conn: BaseDBAsyncClient, case: Case, hearing: AsyncHearing, stage: AsyncStage
-) -> set[str]:
-    """The sides that had to post in ``stage`` for the window not to count as missed."""
+) -> dict[UUID, str]:
+    """The parties (id -> role) that were expected to post in ``stage`` and did not: the window
+    counts as missed for each of them (Art. 25)."""
     kind = StageKind(stage.kind)
-    sides = set(case.sides)
+    posts = await AsyncPost.filter(stage_id=stage.id, seq__isnull=False).using_db(conn)
+    posted = {party for post in posts for party in _posted_for(post, case)}
+    parties = {p.id: p.role for p in case.parties}
     if kind is StageKind.CLAIM:
-        return {PLAINTIFF} & sides
-    if kind is StageKind.DEFENCE:
-        return {DEFENDANT} & sides
-    if kind is StageKind.EVIDENCE:
-        return set()
-    if kind is StageKind.CROSS_EXAMINATION:
+        expected = {pid for pid, role in parties.items() if role == PLAINTIFF}
+    elif kind is StageKind.DEFENCE:
+        expected = {pid for pid, role in parties.items() if role == DEFENDANT}
+    elif kind is StageKind.EVIDENCE:
+        expected = set()
+    elif kind is StageKind.CROSS_EXAMINATION:
+        # Cross-examination is per item: a party that left any opposing item without its
+        # opinion missed the window, whatever else it posted.
         items = await AsyncPost.filter(
             hearing_id=hearing.id,
             stage__kind=StageKind.EVIDENCE.value,
             kind__in=EVIDENCE_KINDS,
             seq__isnull=False,
         ).using_db(conn)
-        return {side for item in items for side in sides if side != item.author_role}
-    if kind is StageKind.INQUIRY:
-        questions = await AsyncPost.filter(
-            stage_id=stage.id, kind="question", seq__isnull=False
-        ).using_db(conn)
-        answered = set(
-            await AsyncPost.filter(stage_id=stage.id, seq__isnull=False, reply_to_id__isnull=False)
-            .using_db(conn)
-            .values_list("reply_to_id", "author_role")
-        )
-        return {
-            q.addressed_to
-            for q in questions
-            if q.addressed_to and (q.id, q.addressed_to) not in answered
+        opined = {
+            (str(post.data.get("evidence_post_id")), party)
+            for post in posts
+            if post.kind == "opinion"
+            for party in _posted_for(post, case)
         }
-    return sides
+        return {
+            pid: role
+            for pid, role in parties.items()
+            if any(item.author_role != role and (str(item.id), pid) not in opined for item in items)
+        }
+    elif kind is StageKind.INQUIRY:
+        # Only the party a question names has to answer it, by a reply of its own.
+        answered = {
+            (post.reply_to_id, party)
+            for post in posts
+            if post.reply_to_id is not None
+            for party in _posted_for(post, case)
+        }
+        unanswered = set()
+        for question in (p for p in posts if p.kind == "question"):
+            named = (
+                {question.addressed_party_id}
+                if question.addressed_party_id is not None
+                else {pid for pid, role in parties.items() if role == question.addressed_to}
+            )
+            unanswered |= {pid for pid in named if (question.id, pid) not in answered}
+        return {pid: parties[pid] for pid in unanswered if pid in parties}
+    else:
+        expected = set(parties)
+    return {pid: parties[pid] for pid in expected - posted}
 
 
 async def close_stage(
@@ -124,29 +150,26 @@ async def close_stage(
     now = utcnow()
     stage.status, stage.closed_at = "closed", now
     await stage.save(using_db=conn)
-    posted = set(
-        await AsyncPost.filter(stage_id=stage.id, seq__isnull=False)
-        .using_db(conn)
-        .values_list("author_role", flat=True)
-    )
-    expected = await _expected_sides(conn, case, hearing, stage)
-    if StageKind(stage.kind) is not StageKind.INQUIRY:
-        expected -= posted
+    expected = await _expected_parties(conn, case, hearing, stage)
     missed = []
-    for side in sorted(expected):
-        if await MissedWindow.filter(stage_id=stage.id, party_role=side).using_db(conn).exists():
-            continue
+    for party_id, role in sorted(expected.items(), key=lambda item: (item[1], str(item[0]))):
+        if await MissedWindow.filter(stage_id=stage.id, party_id=party_id).using_db(conn).exists():
+            continue  # a reopened window missed again keeps its first record
         missed.append(
             await MissedWindow.create(
                 id=uuid4(),
                 hearing_id=hearing.id,
                 stage_id=stage.id,
-                party_role=side,
+                party_id=party_id,
+                party_role=role,
                 recorded_at=now,
                 using_db=conn,
             )
         )
-    details = {"stage": stage.kind, "missed": [m.party_role for m in missed]}
+    details = {
+        "stage": stage.kind,
+        "missed": [{"party_id": str(m.party_id), "party_role": m.party_role} for m in missed],
+    }
     await audit.record(
         conn, actor, "async_hearing.stage_closed", RESOURCE, str(case.filing.id), details
     )
@@ -158,7 +181,12 @@ async def close_stage(
             case.filing,
             "async_window_missed",
             None,
-            {"stage": stage.kind, "party_role": window.party_role, "missed_id": str(window.id)},
+            {
+                "stage": stage.kind,
+                "party_id": str(window.party_id),
+                "party_role": window.party_role,
+                "missed_id": str(window.id),
+            },
             visibility="court",
         )
         await notify(
@@ -208,6 +236,21 @@ def _future(closes_at: datetime) -> datetime:
             code="window_in_past",
         )
     return closes_at.astimezone(UTC)
+
+
+class WindowChange(Protocol):
+    """``extend`` and ``reopen``: change a stage's window to end at ``closes_at``."""
+
+    async def __call__(
+        self,
+        conn: BaseDBAsyncClient,
+        audit: AuditLog,
+        actor: Actor,
+        case: Case,
+        hearing: AsyncHearing,
+        kind: StageKind,
+        closes_at: datetime,
+    ) -> AsyncStage: ...
 
 
 async def extend(
@@ -328,8 +371,7 @@ async def _case_for_stage(stage_id: str, conn: BaseDBAsyncClient) -> tuple[Case,
         return None
     hearing = await AsyncHearing.get(id=stage.hearing_id).using_db(conn)  # type: ignore[attr-defined]
     filing = await get_filing(str(hearing.filing_id), conn)
-    access, parties = await load_access(filing)
-    return Case(filing, access, parties), stage
+    return await case_of(filing), stage
 
 
 def _same_window(stage: AsyncStage, payload: dict[str, Any]) -> bool:

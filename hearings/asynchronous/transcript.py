@@ -51,12 +51,17 @@ def _when(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if hasattr(value, "strftime") else "—"
 
 
-def _post_line(post: AsyncPost) -> str:
-    who = ROLE_NAMES.get(post.author_role, post.author_role)
+def _who(role: str, party_id: UUID | None, names: dict[UUID, str]) -> str:
+    label = ROLE_NAMES.get(role, role)
+    return f"{label} {names[party_id]}" if party_id in names else label
+
+
+def _post_line(post: AsyncPost, names: dict[UUID, str]) -> str:
+    who = _who(post.author_role, post.author_party_id, names)
     head = f"#{post.seq} {_when(post.posted_at)} {who} [{post.kind}]"
     parts = [head]
     if post.addressed_to:
-        parts.append(f"问 {ROLE_NAMES.get(post.addressed_to, post.addressed_to)}:")
+        parts.append(f"问 {_who(post.addressed_to, post.addressed_party_id, names)}:")
     if post.reply_to_id:
         parts.append(f"(答复/reply to {str(post.reply_to_id)[:8]})")
     if post.corrects_id:
@@ -69,7 +74,7 @@ def _post_line(post: AsyncPost) -> str:
     return " ".join(parts)
 
 
-def _opinion_line(opinion: AsyncPost) -> str:
+def _opinion_line(opinion: AsyncPost, names: dict[UUID, str]) -> str:
     data = opinion.data
     fields = [
         f"真实性/authenticity: {OPINION_WORDS.get(str(data.get('authenticity')), '—')}",
@@ -78,13 +83,14 @@ def _opinion_line(opinion: AsyncPost) -> str:
         f"异议/objection: {'有 yes' if data.get('objection') else '无 no'}",
     ]
     reasons = str(data.get("reasons") or "")
-    who = ROLE_NAMES.get(opinion.author_role, opinion.author_role)
+    who = _who(opinion.author_role, opinion.author_party_id, names)
     return f"{who} (#{opinion.seq}): " + "；".join(fields) + (f"。{reasons}" if reasons else "")
 
 
 async def _sections(case: Case, hearing: AsyncHearing) -> list[Section]:
     stages = await stages_of(hearing)
     posts = await AsyncPost.filter(hearing_id=hearing.id, seq__isnull=False).order_by("seq")
+    names = {p.id: p.name for p in case.parties}
     sections = [
         Section(
             "当事人 / Parties",
@@ -96,27 +102,27 @@ async def _sections(case: Case, hearing: AsyncHearing) -> list[Section]:
         lines = [
             f"窗口/window: {_when(stage.opens_at)} — {_when(stage.closes_at)} ({stage.status})"
         ]
-        lines += [_post_line(p) for p in posts if p.stage_id == stage.id]  # type: ignore[attr-defined]
+        lines += [_post_line(p, names) for p in posts if p.stage_id == stage.id]  # type: ignore[attr-defined]
         sections.append(Section(f"{zh} / {en}", lines))
     evidence_lines = []
     for item, opinions in await evidence_items(hearing):
-        who = ROLE_NAMES.get(item.author_role, item.author_role)
+        who = _who(item.author_role, item.author_party_id, names)
         evidence_lines.append(f"证据/evidence #{item.seq} ({who}): {item.text or item.kind}")
-        evidence_lines += ["    " + _opinion_line(o) for o in opinions] or [
+        evidence_lines += ["    " + _opinion_line(o, names) for o in opinions] or [
             "    (无质证意见 / no opinion)"
         ]
     sections.append(Section("逐项质证 / Cross-examination per evidence item", evidence_lines))
     qa = []
     for question in (p for p in posts if p.kind == "question"):
-        qa.append("问/Q " + _post_line(question))
-        qa += ["答/A " + _post_line(a) for a in posts if a.reply_to_id == question.id]
+        qa.append("问/Q " + _post_line(question, names))
+        qa += ["答/A " + _post_line(a, names) for a in posts if a.reply_to_id == question.id]
     sections.append(Section("法庭询问 / Questions and answers", qa))
     missed_lines = []
     for row in await MissedWindow.filter(hearing_id=hearing.id).order_by("recorded_at"):
         stage = next(s for s in stages if s.id == row.stage_id)  # type: ignore[attr-defined]
         meaning = consequence(row)
         missed_lines.append(
-            f"{STAGE_NAMES[StageKind(stage.kind)][0]} {ROLE_NAMES.get(row.party_role)}"
+            f"{STAGE_NAMES[StageKind(stage.kind)][0]} {_who(row.party_role, row.party_id, names)}"
             f" 逾期/missed; 理由/reason: {row.reason or '—'}; "
             + (f"{meaning[0]} / {meaning[1]}" if meaning else "待决定 / pending decision")
         )
@@ -207,10 +213,14 @@ async def sign_transcript(
     case: Case,
     hearing: AsyncHearing,
     principal: Principal,
+    party_id: UUID | None = None,
 ) -> DocumentSignature:
-    """Parties sign after a fresh face check (step-up); the judge signs as the judge."""
+    """Parties sign after a fresh face check (step-up), each party for itself or through its
+    lawyer (``party_id`` names the client when the lawyer has several); the judge signs as the
+    judge."""
     presence = require_recent_presence(principal)
     role = case.role_of(principal)
+    party = case.speaking_for(principal, party_id) if role != JUDGE else None
     transcript = await latest(hearing, conn)
     row = await sign(
         conn,
@@ -221,8 +231,13 @@ async def sign_transcript(
         signer_id=principal.account_id,
         signer_role=role,
         presence_verified_at=presence.verified_at,
+        party_id=party.id if party else None,
     )
-    details = {"transcript_id": str(transcript.id), "signer_role": role}
+    details = {
+        "transcript_id": str(transcript.id),
+        "signer_role": role,
+        "party_id": str(party.id) if party else None,
+    }
     await audit.record(
         conn,
         actor,
@@ -241,6 +256,7 @@ class TranscriptCheck:
     file_intact: bool
     signatures: list[tuple[DocumentSignature, bool]]
     missing_roles: list[str]
+    missing_parties: list[UUID]
 
     @property
     def valid(self) -> bool:
@@ -268,8 +284,19 @@ async def verify(
     data = await blobs.read_bytes(transcript.sha256, max_bytes=MAX_TRANSCRIPT_BYTES)
     intact = hashlib.sha256(data).hexdigest() == transcript.sha256
     rows = await signatures_of(DOCUMENT_KIND, transcript.id)
-    signed_roles = {r.signer_role for r in rows}
-    missing = sorted((set(case.sides) | {JUDGE}) - signed_roles)
+    signed_parties = {r.party_id for r in rows if r.party_id is not None}
+    # Signatures from before parties were named covered a whole side.
+    signed_sides = {r.signer_role for r in rows if r.party_id is None and r.signer_role != JUDGE}
+    missing_parties = [
+        p for p in case.parties if p.id not in signed_parties and p.role not in signed_sides
+    ]
+    missing_roles = {p.role for p in missing_parties}
+    if not any(r.signer_role == JUDGE for r in rows):
+        missing_roles.add(JUDGE)
     return TranscriptCheck(
-        transcript, intact, [(r, signature_valid(r, key, transcript.sha256)) for r in rows], missing
+        transcript,
+        intact,
+        [(r, signature_valid(r, key, transcript.sha256)) for r in rows],
+        sorted(missing_roles),
+        [p.id for p in missing_parties],
     )

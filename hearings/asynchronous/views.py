@@ -10,9 +10,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from backend.appkeys import POLICY
 from backend.errors import NotFound
 from backend.http import require_principal
-from filing.access import load_access
 from filing.filings import get_filing
-from hearings.asynchronous.access import RESOURCE, Case
+from hearings.asynchronous.access import RESOURCE, Case, case_of
 from hearings.asynchronous.missed import consequence
 from hearings.asynchronous.models import (
     AsyncConsent,
@@ -40,10 +39,10 @@ async def authorize(
     principal = require_principal(request)
     policy = request.config_dict[POLICY]
     filing = await get_filing(request.match_info["filing_id"], conn)
-    access, parties = await load_access(filing)
-    if not any(policy.permits(principal, action, RESOURCE, access) for action in actions):
+    case = await case_of(filing)
+    if not any(policy.permits(principal, action, RESOURCE, case.access) for action in actions):
         raise NotFound("no such case")
-    return Case(filing, access, parties)
+    return case
 
 
 async def existing_hearing(case: Case, conn: BaseDBAsyncClient | None = None) -> AsyncHearing:
@@ -107,6 +106,7 @@ def post_out(post: AsyncPost, stage_kind: str) -> PostOut:
         stage=stage_kind,
         author_id=post.author_id,
         author_role=post.author_role,
+        author_party_id=post.author_party_id,
         kind=post.kind,
         text=post.text,
         file_id=post.file_id,
@@ -115,6 +115,7 @@ def post_out(post: AsyncPost, stage_kind: str) -> PostOut:
         reply_to=post.reply_to_id,
         corrects=post.corrects_id,
         addressed_to=post.addressed_to,
+        addressed_party_id=post.addressed_party_id,
         draft=post.seq is None,
         created_at=post.created_at,
         posted_at=post.posted_at,
@@ -124,11 +125,14 @@ def post_out(post: AsyncPost, stage_kind: str) -> PostOut:
     )
 
 
-def missed_out(row: MissedWindow, stage_kind: str) -> MissedOut:
+def missed_out(row: MissedWindow, stage_kind: str, case: Case) -> MissedOut:
     meaning = consequence(row)
+    party = case.party(row.party_id) if row.party_id is not None else None
     return MissedOut(
         id=row.id,
         stage=stage_kind,
+        party_id=row.party_id,
+        party_name=party.name if party else None,
         party_role=row.party_role,
         recorded_at=row.recorded_at,
         reason=row.reason,
@@ -144,6 +148,7 @@ def signature_out(row: DocumentSignature, valid: bool | None = None) -> Signatur
     return SignatureOut(
         signer_id=row.signer_id,
         signer_role=row.signer_role,
+        party_id=row.party_id,
         signed_at=row.signed_at,
         presence_verified_at=row.presence_verified_at,
         key_id=row.key_id,

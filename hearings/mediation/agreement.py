@@ -1,6 +1,7 @@
-"""The mediation agreement: put to the parties by the mediator, e-signed by every party after a
-face check, effective at the last signature (Online Mediation Rules Art. 19), which yields the
-mediation statement handed to the DocumentServer for electronic service."""
+"""The mediation agreement: put to the parties by the mediator, e-signed for every party after a
+face check — by the party or by its lawyer under an unrevoked power of attorney (the signature
+records both) — effective at the last party's signature (Online Mediation Rules Art. 19), which
+yields the mediation statement handed to the DocumentServer for electronic service."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ async def put_agreement(
     )
     await notify(
         conn,
-        required_signers(case),
+        signing_accounts(case),
         "signature_awaited",
         case_label=case.label,
         when=agreement.created_at,
@@ -84,9 +85,22 @@ async def put_agreement(
     return agreement
 
 
-def required_signers(case: Case) -> frozenset[UUID]:
-    """Every party signs for itself (Art. 19): the parties' own accounts."""
-    return frozenset(p.account_id for p in case.parties if p.account_id is not None)
+def required_parties(case: Case) -> frozenset[UUID]:
+    """Every party of the case must have signed (Art. 19), itself or through its lawyer."""
+    return frozenset(p.id for p in case.parties)
+
+
+def signing_accounts(case: Case) -> frozenset[UUID]:
+    """Who may sign: each party's own account and the lawyers acting for it."""
+    return frozenset(a for p in case.parties for a in case.accounts_for_party(p.id))
+
+
+def signed_parties(case: Case, rows: list[DocumentSignature]) -> frozenset[UUID]:
+    """Parties with a signature; a signature from before parties were named counts for the
+    parties whose own account signed."""
+    named = {r.party_id for r in rows if r.party_id is not None}
+    legacy = {r.signer_id for r in rows if r.party_id is None}
+    return frozenset(named | {p.id for p in case.parties if p.account_id in legacy})
 
 
 async def current_agreement(
@@ -123,14 +137,16 @@ async def sign_agreement(
     mediation: Mediation,
     principal: Principal,
     presence_verified_at: datetime,
+    party_id: UUID | None = None,
 ) -> Signed:
+    """Sign for the caller's party (``party_id`` names it when a lawyer acts for several)."""
     require_active(mediation)
     agreement = await current_agreement(mediation, conn)
     if agreement.status != "awaiting_signatures":
         raise Conflict("协议已生效 / the agreement is already in effect", code="already_effective")
-    signers = required_signers(case)
-    if principal.account_id not in signers:
-        raise NotFound("no agreement for you to sign")  # lawyers and staff do not sign for a party
+    if not case.parties_for(principal.account_id):
+        raise NotFound("no agreement for you to sign")  # staff never sign for a party
+    party = case.speaking_for(principal, party_id)
     role = case.role_of(principal)
     signature = await sign(
         conn,
@@ -141,16 +157,20 @@ async def sign_agreement(
         signer_id=principal.account_id,
         signer_role=role,
         presence_verified_at=presence_verified_at,
+        party_id=party.id,
     )
-    details = {"agreement_id": str(agreement.id), "signer_role": role}
-    await audit.record(conn, actor, "mediation.sign", RESOURCE, str(case.filing.id), details)
-    signed = {
-        s.signer_id
-        for s in await DocumentSignature.filter(
-            document_kind=AGREEMENT_KIND, document_id=agreement.id
-        ).using_db(conn)
+    details = {
+        "agreement_id": str(agreement.id),
+        "signer_role": role,
+        "party_id": str(party.id),
+        "as_agent": party.account_id != principal.account_id,
     }
-    if not signers <= signed:
+    await audit.record(conn, actor, "mediation.sign", RESOURCE, str(case.filing.id), details)
+    await add_event(conn, case.filing, "mediation_agreement_signed", principal.account_id, details)
+    rows = await DocumentSignature.filter(
+        document_kind=AGREEMENT_KIND, document_id=agreement.id
+    ).using_db(conn)
+    if not required_parties(case) <= signed_parties(case, rows):
         return Signed(agreement, signature, None)
     # The last signature: the agreement takes effect at that moment (Art. 19).
     agreement.status, agreement.effective_at = "effective", signature.signed_at
@@ -194,6 +214,17 @@ async def _statement(
     case: Case, mediation: Mediation, agreement: Agreement
 ) -> tuple[str, str, list[Section]]:
     rows = await signatures_of(AGREEMENT_KIND, agreement.id)
+    names = {p.id: (p.role, p.name, p.account_id) for p in case.parties}
+
+    def line(row: DocumentSignature) -> str:
+        role, name, own = names.get(row.party_id, (row.signer_role, "", None))  # type: ignore[arg-type]
+        by = (
+            " 本人签署/signed in person"
+            if row.signer_id == own
+            else (" 委托代理人代为签署/signed by the lawyer as agent" if row.party_id else "")
+        )
+        return f"{role} {name}{by} {row.signed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
     return (
         "调解书 / Mediation statement",
         f"案号/case: {case.label}",
@@ -202,10 +233,7 @@ async def _statement(
             Section("调解协议 / Agreed terms", [agreement.terms]),
             Section(
                 "签名 / Signatures",
-                [
-                    f"{r.signer_role} {r.signed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-                    for r in rows
-                ]
+                [line(r) for r in rows]
                 + [f"生效时间/effective: {agreement.effective_at:%Y-%m-%d %H:%M:%S} UTC"],
             ),
             Section("协议摘要 / Terms SHA-256", [agreement.terms_sha256]),

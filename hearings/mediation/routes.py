@@ -13,10 +13,10 @@ from backend.errors import NotFound
 from backend.http import endpoint, request_actor, require_principal
 from backend.storage.http import file_response
 from backend.storage.service import get_file
-from filing.access import load_access
 from filing.filings import get_filing
-from hearings.asynchronous.access import Case
+from hearings.asynchronous.access import Case, case_of
 from hearings.asynchronous.notify import DOCUMENT_SERVER
+from hearings.asynchronous.schemas import SignQuery
 from hearings.asynchronous.signing import signature_valid, signatures_of
 from hearings.mediation import agreement as agreements
 from hearings.mediation import service
@@ -60,13 +60,13 @@ async def _case(
 ) -> Case:
     principal = require_principal(request)
     filing = await get_filing(filing_id, conn)
-    access, parties = await load_access(filing)
-    target = MediationAccess(access, mediator)
+    case = await case_of(filing)
+    target = MediationAccess(case.access, mediator)
     if not any(
         request.config_dict[POLICY].permits(principal, a, RESOURCE, target) for a in actions
     ):
         raise NotFound("no such case")
-    return Case(filing, access, parties)
+    return case
 
 
 async def _authorize(
@@ -116,6 +116,7 @@ async def _out(mediation: Mediation) -> MediationOut:
 async def _agreement_out(request: web.Request, case: Case, agreement: Agreement) -> AgreementOut:
     key = request.config_dict[KEYRING].server_key
     rows = await signatures_of(agreements.AGREEMENT_KIND, agreement.id)
+    own = {p.id: p.account_id for p in case.parties}
     return AgreementOut(
         id=agreement.id,
         terms=agreement.terms,
@@ -127,12 +128,15 @@ async def _agreement_out(request: web.Request, case: Case, agreement: Agreement)
         signatures=[
             SignatureOut(
                 signer_role=r.signer_role,
+                party_id=r.party_id,
+                signer_id=r.signer_id,
+                as_agent=r.party_id is not None and r.signer_id != own.get(r.party_id),
                 signed_at=r.signed_at,
                 valid=signature_valid(r, key, agreement.terms_sha256),
             )
             for r in rows
         ],
-        awaiting=len(agreements.required_signers(case) - {r.signer_id for r in rows}),
+        awaiting=len(agreements.required_parties(case) - agreements.signed_parties(case, rows)),
     )
 
 
@@ -288,13 +292,15 @@ async def get_agreement(request: web.Request) -> AgreementOut:
 
 @routes.post(ONE + "/agreement/sign")
 @endpoint(
-    "Party: e-sign the agreement (face check from the last 5 minutes); the last signature makes "
-    "it effective and sends the mediation statement to electronic service",
+    "Party, or its lawyer as agent: e-sign the agreement (face check from the last 5 minutes); "
+    "the last party's signature makes it effective and sends the mediation statement to "
+    "electronic service",
+    query=SignQuery,
     response=AgreementOut,
     tags=TAGS,
-    errors=(403, 404, 409),
+    errors=(403, 404, 409, 422),
 )
-async def sign(request: web.Request) -> AgreementOut:
+async def sign(request: web.Request, *, query: SignQuery) -> AgreementOut:
     principal = require_principal(request)
     presence = require_recent_presence(principal)
     async with in_transaction() as conn:
@@ -310,6 +316,7 @@ async def sign(request: web.Request) -> AgreementOut:
             mediation,
             principal,
             presence.verified_at,
+            query.party_id,
         )
     return await _agreement_out(request, case, signed.agreement)
 

@@ -47,6 +47,9 @@ class AgreementIn(Input):
 
 class SignatureOut(Output):
     signer_role: str
+    party_id: UUID | None = Field(description="the party this signature is for")
+    signer_id: UUID = Field(description="who signed: the party itself or its lawyer")
+    as_agent: bool = Field(description="signed by the party's lawyer on its behalf")
     signed_at: datetime
     valid: bool
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -33,6 +34,9 @@ PRE_FILING_DAYS = 30
 ORDINARY_DAYS = 15
 SIMPLE_DAYS = 7
 ACTIVE = ("awaiting_mediator", "in_progress")
+# Days are the court's days (China Standard Time): a mediation asked for at 00:30 in Beijing
+# starts that day, not the previous UTC day.
+COURT_TZ = ZoneInfo("Asia/Shanghai")
 AGREEMENT_KIND = "mediation_agreement"
 MAX_STATEMENT_BYTES = 20 * 1024 * 1024
 
@@ -41,8 +45,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def court_day(moment: datetime) -> date:
+    return moment.astimezone(COURT_TZ).date()
+
+
 def today() -> date:
-    return utcnow().date()
+    return court_day(utcnow())
 
 
 def period_days(phase: str, procedure: str) -> int:
@@ -120,17 +128,16 @@ async def start(
     phase = "post_filing" if case.filing.status == FilingStatus.REGISTERED.value else "pre_filing"
     days = period_days(phase, case.filing.procedure)
     started = utcnow()
+    start_day = court_day(started)
     mediation = await Mediation.create(
         id=uuid4(),
         filing_id=case.filing.id,
         phase=phase,
         requested_by_id=principal.account_id,
         requested_at=started,
-        designation_due_on=add_working_days(
-            started.date(), DESIGNATION_WORKING_DAYS, is_working_day
-        ),
+        designation_due_on=add_working_days(start_day, DESIGNATION_WORKING_DAYS, is_working_day),
         period_days=days,
-        ends_on=period_end(started.date(), days, is_working_day),
+        ends_on=period_end(start_day, days, is_working_day),
         using_db=conn,
     )
     details = {"mediation_id": str(mediation.id), "phase": phase, "period_days": days}
@@ -169,7 +176,7 @@ async def designate(
         )
     now = utcnow()
     mediation.mediator_id, mediation.designated_at = mediator_id, now
-    mediation.designated_late = now.date() > mediation.designation_due_on
+    mediation.designated_late = court_day(now) > mediation.designation_due_on
     mediation.status = "in_progress"
     await mediation.save(using_db=conn)
     details = {

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from backend.appkeys import AUTH, DATABASE, SETTINGS, WORKER
 from backend.auth.principal import Role
 from backend.jobs.models import Job
-from filing.models import Filing, FilingStatus, Party
+from filing.models import Filing, FilingStatus, Party, Representation
 from tests.identity.conftest import Platform, bearer, wechat_sign_in
 
 Client = TestClient[Any, Any]
@@ -76,7 +76,10 @@ async def registered_case(
     procedure: str = "small_claims",
     case_type_code: str = "民初",
     status: str = FilingStatus.REGISTERED.value,
+    more: tuple[tuple[str, Person, str], ...] = (),
 ) -> Filing:
+    """A case of 张三 (plaintiff) v 李四 (defendant); ``more``: (role, person, name) of further
+    parties."""
     with app[DATABASE].activate():
         filing = await Filing.create(
             id=uuid.uuid4(),
@@ -95,6 +98,7 @@ async def registered_case(
         for role, person, name in (
             ("plaintiff", plaintiff, "张三"),
             ("defendant", defendant, "李四"),
+            *more,
         ):
             await Party.create(
                 id=uuid.uuid4(),
@@ -107,6 +111,32 @@ async def registered_case(
                 account_id=person.account_id,
             )
     return filing
+
+
+async def party_ids(app: web.Application, filing: Filing) -> dict[str, str]:
+    """Party id (as the API shows it) by party name."""
+    with app[DATABASE].activate():
+        return {p.name: str(p.id) for p in await Party.filter(filing_id=filing.id)}
+
+
+async def represent(
+    app: web.Application, filing: Filing, party_name: str, lawyer: Person
+) -> Representation:
+    """A power of attorney for ``lawyer`` from the party named ``party_name``."""
+    with app[DATABASE].activate():
+        party = await Party.get(filing_id=filing.id, name=party_name)
+        return await Representation.create(
+            id=uuid.uuid4(),
+            party=party,
+            lawyer_account_id=lawyer.account_id,
+            power_of_attorney_file_id=uuid.uuid4(),
+            granted_at=datetime.now(UTC),
+        )
+
+
+async def revoke(app: web.Application, representation: Representation) -> None:
+    with app[DATABASE].activate():
+        await Representation.filter(id=representation.id).update(revoked_at=datetime.now(UTC))
 
 
 async def run_jobs(app: web.Application) -> int:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from backend.auth.principal import Principal, Role
-from backend.errors import NotFound
+from backend.errors import Forbidden, NotFound
 from backend.policy import spine_policy
 from filing.access import FilingAccess, build_access
 from filing.access import register_policy as register_filing
@@ -131,3 +131,23 @@ def test_without_a_designated_mediator_the_clerk_does_not_mediate() -> None:
     resource = mediation.MediationAccess(case_access(), None)
     assert not policy.permits(P_MEDIATOR, mediation.READ, mediation.RESOURCE, resource)
     assert not policy.permits(P_MEDIATOR, mediation.MEDIATE, mediation.RESOURCE, resource)
+
+
+def test_a_lawyer_acts_for_the_party_named_in_the_power_of_attorney_only() -> None:
+    filing = Filing(id=uuid.uuid4(), status="registered", created_by_id=PLAINTIFF)
+    plaintiff = Party(id=uuid.uuid4(), role="plaintiff", account_id=PLAINTIFF)
+    first = Party(id=uuid.uuid4(), role="defendant", account_id=DEFENDANT)
+    second = Party(id=uuid.uuid4(), role="defendant", account_id=None)
+    rep = Representation(id=uuid.uuid4(), lawyer_account_id=LAWYER)
+    rep.party_id = first.id
+    parties = [plaintiff, first, second]
+    case = hearing.Case(filing, build_access(filing, parties, [rep]), parties, (rep,))
+    assert case.accounts_for_party(first.id) == {DEFENDANT, LAWYER}
+    assert case.accounts_for_party(second.id) == frozenset()
+    assert [p.id for p in case.parties_for(LAWYER)] == [first.id]
+    assert case.acts_for(P_LAWYER, first.id) and not case.acts_for(P_LAWYER, second.id)
+    assert case.speaking_for(P_LAWYER, None) is first
+    with pytest.raises(Forbidden):
+        case.speaking_for(P_LAWYER, second.id)
+    with pytest.raises(Forbidden):
+        case.speaking_for(P_JUDGE, None)

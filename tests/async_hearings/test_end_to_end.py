@@ -1,6 +1,8 @@
-"""A two-party asynchronous hearing end to end over HTTP: consent, eligibility refused then
-accepted, every stage with per-item cross-examination, the judge's question and the answer, a
-missed window with a reason, the signed transcript PDF (text checked) and chain verification."""
+"""An asynchronous hearing end to end over HTTP — a plaintiff against two defendants: consent,
+eligibility refused then accepted, every stage with per-item cross-examination, the judge's
+question to one named defendant and that defendant's answer (the other defendant cannot answer
+it), a missed window naming the party who missed it, with that party's reason, the signed
+transcript PDF (text checked) and chain verification."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from tests.async_hearings.helpers import (
     Client,
     Person,
     litigant,
+    party_ids,
     registered_case,
     run_jobs,
     staff,
@@ -63,10 +66,15 @@ async def test_two_party_asynchronous_hearing(
     client: Client, app: web.Application, accounts: Any, platform: Platform
 ) -> None:
     plaintiff = await litigant(client, app, platform)
-    defendant = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)  # 李四
+    co_defendant = await litigant(client, app, platform)  # 王五
     judge = await staff(app, accounts, Role.JUDGE)
-    filing = await registered_case(app, plaintiff, defendant, judge)
+    filing = await registered_case(
+        app, plaintiff, defendant, judge, more=(("defendant", co_defendant, "王五"),)
+    )
     case = f"{BASE}/{filing.id}"
+    parties = await party_ids(app, filing)
+    defendants = (defendant, co_defendant)
 
     # --- eligibility: refused, each unmet condition named -----------------------------------
     body = await _ok(await client.get(f"{case}/eligibility", headers=judge.headers))
@@ -87,9 +95,10 @@ async def test_two_party_asynchronous_hearing(
         {"text": "申请异步审理，双方时间难以协调。"},
         201,
     )
-    await _post(
-        client, f"{case}/consents", plaintiff.headers, {"scope": "hearing", "consented": True}
-    )
+    for person in (plaintiff, co_defendant):
+        await _post(
+            client, f"{case}/consents", person.headers, {"scope": "hearing", "consented": True}
+        )
     await _post(
         client,
         f"{case}/consents",
@@ -134,7 +143,11 @@ async def test_two_party_asynchronous_hearing(
     # the stage-opened notice reaches both parties over WeChat
     await run_jobs(app)
     messages = await _get_messages(platform)
-    assert {m["touser"] for m in messages} == {plaintiff.openid, defendant.openid}
+    assert {m["touser"] for m in messages} == {
+        plaintiff.openid,
+        defendant.openid,
+        co_defendant.openid,
+    }
     assert all(m["data"]["thing2"]["value"] == "异步审理新阶段已开始" for m in messages)
 
     # --- claim: face check on entering, drafts private ----------------------------------------
@@ -177,16 +190,22 @@ async def test_two_party_asynchronous_hearing(
     )
     assert resp.status == 422
 
-    # --- defence: the defendant lets the window pass -------------------------------------------
+    # --- defence: 王五 answers, 李四 lets the window pass ----------------------------------------
     await _post(client, f"{case}/stages/advance", judge.headers)
+    await _enter(client, case, co_defendant, "defence")
+    await _say(client, case, co_defendant, "defence", "王五答辩：我只是介绍人，不是借款人。")
     hearing = await _post(client, f"{case}/stages/advance", judge.headers)
     assert [s["status"] for s in hearing["stages"][:3]] == ["closed", "closed", "open"]
     missed = (await _ok(await client.get(f"{case}/missed", headers=judge.headers)))["items"]
-    assert [(m["stage"], m["party_role"]) for m in missed] == [("defence", "defendant")]
+    # the window is missed by the party who did not post, not by the defendants' side
+    assert [(m["stage"], m["party_role"], m["party_id"], m["party_name"]) for m in missed] == [
+        ("defence", "defendant", parties["李四"], "李四")
+    ]
     missed_id = missed[0]["id"]
-    await _post(
-        client, f"{case}/missed/{missed_id}/reason", plaintiff.headers, {"reason": "x" * 5}, 404
-    )
+    for other in (plaintiff, co_defendant):  # not theirs to explain, even on the same side
+        await _post(
+            client, f"{case}/missed/{missed_id}/reason", other.headers, {"reason": "x" * 5}, 404
+        )
     await _post(
         client,
         f"{case}/missed/{missed_id}/reason",
@@ -204,6 +223,7 @@ async def test_two_party_asynchronous_hearing(
     # --- evidence: one item each -------------------------------------------------------------
     for person in (plaintiff, defendant):
         await _enter(client, case, person, "evidence")
+    await _enter(client, case, co_defendant, "evidence")
     p_file = await upload(client, plaintiff, PDF, "evidence", "借条.pdf")
     d_file = await upload(client, defendant, PDF + b"%receipt", "evidence", "收据.pdf")
     p_item = await _post(
@@ -225,7 +245,7 @@ async def test_two_party_asynchronous_hearing(
     await _post(client, f"{case}/stages/advance", judge.headers)
 
     # --- cross-examination per item, by the opposing party only --------------------------------
-    for person in (plaintiff, defendant):
+    for person in (plaintiff, *defendants):
         await _enter(client, case, person, "cross_examination")
     opinion = {"authenticity": "accept", "legality": "accept", "relevance": "dispute"}
     resp = await client.post(
@@ -254,6 +274,18 @@ async def test_two_party_asynchronous_hearing(
     await _post(
         client,
         f"{case}/posts",
+        co_defendant.headers,
+        {
+            "stage": "cross_examination",
+            "kind": "opinion",
+            "evidence_post_id": p_item["id"],
+            "opinion": opinion,
+        },
+        201,
+    )
+    await _post(
+        client,
+        f"{case}/posts",
         plaintiff.headers,
         {
             "stage": "cross_examination",
@@ -265,13 +297,17 @@ async def test_two_party_asynchronous_hearing(
     )
     items = (await _ok(await client.get(f"{case}/evidence", headers=plaintiff.headers)))["items"]
     assert [(i["item"]["id"], [o["author_role"] for o in i["opinions"]]) for i in items] == [
-        (p_item["id"], ["defendant"]),
+        (p_item["id"], ["defendant", "defendant"]),
         (d_item["id"], ["plaintiff"]),
+    ]
+    assert [o["author_party_id"] for o in items[0]["opinions"]] == [
+        parties["李四"],
+        parties["王五"],
     ]
     assert items[0]["opinions"][0]["data"]["objection"] is True
     await _post(client, f"{case}/stages/advance", judge.headers)
 
-    # --- the judge's inquiry: a question to the defendant -------------------------------------
+    # --- the judge's inquiry: a question to one named defendant, 李四 ----------------------------
     question = await _post(
         client,
         f"{case}/posts",
@@ -279,33 +315,43 @@ async def test_two_party_asynchronous_hearing(
         {
             "stage": "inquiry",
             "kind": "question",
-            "text": "被告是否收到5000元借款？",
-            "addressed_to": "defendant",
+            "text": "被告李四是否收到5000元借款？",
+            "addressed_party_id": parties["李四"],
         },
         201,
     )
+    assert question["addressed_party_id"] == parties["李四"]
+    assert question["addressed_to"] == "defendant"
     await run_jobs(app)
     asked = [
         m for m in await _get_messages(platform) if m["data"]["thing2"]["value"] == "法官向您提问"
     ]
-    assert [m["touser"] for m in asked] == [defendant.openid]
-    for person in (plaintiff, defendant):
+    assert [m["touser"] for m in asked] == [defendant.openid]  # not the other defendant
+    for person in (plaintiff, *defendants):
         await _enter(client, case, person, "inquiry")
-    resp = await client.post(
-        f"{case}/posts",
-        json={"stage": "inquiry", "kind": "text", "text": "代答", "reply_to": question["id"]},
-        headers=plaintiff.headers,
+    for other in (plaintiff, co_defendant):  # the other side, and the other defendant
+        resp = await client.post(
+            f"{case}/posts",
+            json={"stage": "inquiry", "kind": "text", "text": "代答", "reply_to": question["id"]},
+            headers=other.headers,
+        )
+        assert (await _ok(resp, 403))["code"] == "not_addressed"
+    answer = await _say(
+        client, case, defendant, "inquiry", "收到了，但已经还清。", reply_to=question["id"]
     )
-    assert (await _ok(resp, 403))["code"] == "not_addressed"
-    await _say(client, case, defendant, "inquiry", "收到了，但已经还清。", reply_to=question["id"])
+    assert answer["author_party_id"] == parties["李四"]
     await _post(client, f"{case}/stages/advance", judge.headers)
+    # answered by the party it named, and nobody else was asked: no missed inquiry window
+    missed = (await _ok(await client.get(f"{case}/missed", headers=judge.headers)))["items"]
+    assert [m["stage"] for m in missed] == ["defence"]
 
     # --- debate (with a correction) and final statements -------------------------------------
-    for person in (plaintiff, defendant):
+    for person in (plaintiff, *defendants):
         await _enter(client, case, person, "debate")
     first = await _say(client, case, plaintiff, "debate", "被告应还款5000元。")
     await _say(client, case, plaintiff, "debate", "更正：应还款4000元。", corrects=first["id"])
     await _say(client, case, defendant, "debate", "已全部还清。")
+    await _say(client, case, co_defendant, "debate", "与王五无关。")
     resp = await client.post(
         f"{case}/posts",
         json={"stage": "debate", "kind": "text", "text": "改", "corrects": first["id"]},
@@ -313,15 +359,17 @@ async def test_two_party_asynchronous_hearing(
     )
     assert resp.status == 422  # only your own posts can be corrected
     await _post(client, f"{case}/stages/advance", judge.headers)
-    for person in (plaintiff, defendant):
+    for person in (plaintiff, *defendants):
         await _enter(client, case, person, "final_statements")
         await _say(client, case, person, "final_statements", "坚持前述意见。")
     hearing = await _post(client, f"{case}/stages/advance", judge.headers)
     assert hearing["status"] == "closed"
+    missed = (await _ok(await client.get(f"{case}/missed", headers=judge.headers)))["items"]
+    assert [(m["stage"], m["party_name"]) for m in missed] == [("defence", "李四")]
 
     # --- the record's chain ------------------------------------------------------------------
     check = await _ok(await client.get(f"{case}/record/verify", headers=plaintiff.headers))
-    assert check["valid"] is True and check["entries"] == hearing["record_seq"] == 13
+    assert check["valid"] is True and check["entries"] == hearing["record_seq"] == 17
     assert check["head"] == hearing["record_head"]
 
     # --- transcript: PDF, signatures, verification --------------------------------------------
@@ -335,9 +383,11 @@ async def test_two_party_asynchronous_hearing(
         "异步审理笔录",
         "质证",
         "借条签名非本人所写",
-        "被告是否收到5000元借款",
+        "被告李四是否收到5000元借款",
+        "问 被告 defendant 李四",
         "收到了，但已经还清",
         "更正：应还款4000元",
+        "被告 defendant 李四 逾期/missed",
         "理由成立",
         hearing["record_head"][:16],
     ):
@@ -352,13 +402,23 @@ async def test_two_party_asynchronous_hearing(
     verified = await _ok(await client.get(f"{case}/transcript/verify", headers=judge.headers))
     assert verified["valid"] is True and verified["complete"] is False
     assert verified["missing_roles"] == ["defendant", "judge"]
+    assert sorted(verified["missing_parties"]) == sorted([parties["李四"], parties["王五"]])
     await _post(client, f"{case}/transcript/sign", defendant.present())
     await _post(client, f"{case}/transcript/sign", judge.present())
     resp = await client.post(f"{case}/transcript/sign", headers=judge.present())
     assert (await _ok(resp, 409))["code"] == "already_signed"
+    # one defendant's signature does not sign for the other
+    verified = await _ok(await client.get(f"{case}/transcript/verify", headers=judge.headers))
+    assert verified["complete"] is False and verified["missing_parties"] == [parties["王五"]]
+    await _post(client, f"{case}/transcript/sign", co_defendant.present())
     verified = await _ok(await client.get(f"{case}/transcript/verify", headers=defendant.headers))
     assert verified["valid"] is True and verified["complete"] is True
-    assert [s["signer_role"] for s in verified["signatures"]] == ["plaintiff", "defendant", "judge"]
+    assert [(s["signer_role"], s["party_id"]) for s in verified["signatures"]] == [
+        ("plaintiff", parties["张三"]),
+        ("defendant", parties["李四"]),
+        ("judge", None),
+        ("defendant", parties["王五"]),
+    ]
     assert all(s["valid"] for s in verified["signatures"])
     await run_jobs(app)
     awaited = [
@@ -366,7 +426,11 @@ async def test_two_party_asynchronous_hearing(
         for m in await _get_messages(platform)
         if m["data"]["thing2"]["value"] == "有文书等待您签名"
     ]
-    assert {m["touser"] for m in awaited} == {plaintiff.openid, defendant.openid}
+    assert {m["touser"] for m in awaited} == {
+        plaintiff.openid,
+        defendant.openid,
+        co_defendant.openid,
+    }
 
     # a copy held by a party checks out; an altered copy does not
     for copy, matches in ((data, True), (data + b"\n%altered", False)):
@@ -376,7 +440,7 @@ async def test_two_party_asynchronous_hearing(
             await client.post(f"{case}/transcript/verify", data=form, headers=defendant.headers)
         )
         assert result["matches"] is matches
-        assert [s["valid"] for s in result["signatures"]] == ([True] * 3 if matches else [])
+        assert [s["valid"] for s in result["signatures"]] == ([True] * 4 if matches else [])
     # the stored PDF changed behind the court's back: verification says so
     path = app[BLOBS].path_of(made["sha256"])  # type: ignore[attr-defined]
     path.chmod(0o600)

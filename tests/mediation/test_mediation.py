@@ -13,12 +13,21 @@ from pypdf import PdfReader
 
 from backend.appkeys import DATABASE
 from backend.auth.principal import Role
-from filing.models import CaseEvent
+from filing.models import CaseEvent, Representation
+from hearings.mediation import service as mediation_service
 from hearings.mediation.models import Mediation
-from hearings.mediation.service import period_days
-from hearings.mediation.workdays import add_working_days, period_end
+from hearings.mediation.service import court_day, period_days
+from hearings.mediation.workdays import WORKING_DAYS, add_working_days, period_end, weekdays_only
 from service_of_process.models import ServiceDelivery, ServiceDocument, ServiceTask
-from tests.async_hearings.helpers import Client, litigant, registered_case, run_jobs, staff
+from tests.async_hearings.helpers import (
+    Client,
+    litigant,
+    party_ids,
+    registered_case,
+    represent,
+    run_jobs,
+    staff,
+)
 from tests.identity.conftest import Platform
 
 CASES = "/api/v1/mediation/cases"
@@ -59,9 +68,9 @@ async def test_mediation_to_a_signed_agreement_and_a_served_statement(
     started = await _ok(await client.post(case, headers=judge.headers), 201)
     assert started["phase"] == "post_filing" and started["period_days"] == 7
     assert started["status"] == "awaiting_mediator" and started["designation_overdue"] is False
-    today = datetime.now(UTC).date()
-    assert date.fromisoformat(started["designation_due_on"]) == add_working_days(today, 3)
-    assert date.fromisoformat(started["ends_on"]) == period_end(today, 7)
+    today, calendar = court_day(datetime.now(UTC)), app[WORKING_DAYS]
+    assert date.fromisoformat(started["designation_due_on"]) == add_working_days(today, 3, calendar)
+    assert date.fromisoformat(started["ends_on"]) == period_end(today, 7, calendar)
     # one mediation at a time
     assert (await _ok(await client.post(case, headers=judge.headers), 409))[
         "code"
@@ -263,3 +272,186 @@ async def test_a_late_designation_is_made_and_flagged(
         await client.post(f"{one}/close", json={"note": "双方分歧过大"}, headers=mediator.headers)
     )
     assert closed["status"] == "failed"
+
+
+async def test_a_lawyer_signs_the_agreement_for_their_client(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)  # 李四
+    co_defendant = await litigant(client, app, platform)  # 王五
+    judge = await staff(app, accounts, Role.JUDGE)
+    mediator = await staff(app, accounts, Role.CLERK)
+    for_li, for_wang = (
+        await staff(app, accounts, Role.LAWYER),
+        await staff(app, accounts, Role.LAWYER),
+    )
+    filing = await registered_case(
+        app, plaintiff, defendant, judge, more=(("defendant", co_defendant, "王五"),)
+    )
+    parties = await party_ids(app, filing)
+    await represent(app, filing, "李四", for_li)
+    wang_power = await represent(app, filing, "王五", for_wang)
+    for person in (plaintiff, defendant, co_defendant):
+        await _consent(client, str(filing.id), person.headers)
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    one = f"{MEDIATIONS}/{started['id']}"
+    await _ok(
+        await client.post(
+            f"{one}/mediator", json={"mediator_id": str(mediator.account_id)}, headers=judge.headers
+        )
+    )
+    agreement = await _ok(
+        await client.post(
+            f"{one}/agreement", json={"terms": "两被告共同支付4500元。"}, headers=mediator.headers
+        ),
+        201,
+    )
+    assert agreement["awaiting"] == 3
+
+    # the lawyer signs with the same step-up as a party: a fresh face check
+    resp = await client.post(f"{one}/agreement/sign", headers=for_li.headers)
+    assert (await _ok(resp, 403))["code"] == "presence_required"
+    body = await _ok(await client.post(f"{one}/agreement/sign", headers=for_li.present()))
+    assert body["awaiting"] == 2 and body["status"] == "awaiting_signatures"
+    [signed] = body["signatures"]
+    assert signed["party_id"] == parties["李四"] and signed["signer_id"] == str(for_li.account_id)
+    assert signed["as_agent"] is True and signed["signer_role"] == "defendant"
+    assert signed["valid"] is True
+    # the client has been signed for: neither the client nor the lawyer signs again
+    resp = await client.post(f"{one}/agreement/sign", headers=defendant.present())
+    assert (await _ok(resp, 409))["code"] == "already_signed"
+    # a lawyer signs only for their own client
+    resp = await client.post(
+        f"{one}/agreement/sign",
+        params={"party_id": parties["张三"]},
+        headers=for_wang.present(),
+    )
+    assert (await _ok(resp, 403))["code"] == "not_your_party"
+
+    # a revoked power of attorney applies on the next request
+    with app[DATABASE].activate():
+        await Representation.filter(id=wang_power.id).update(revoked_at=datetime.now(UTC))
+    assert (await client.post(f"{one}/agreement/sign", headers=for_wang.present())).status == 404
+
+    body = await _ok(await client.post(f"{one}/agreement/sign", headers=plaintiff.present()))
+    assert body["status"] == "awaiting_signatures" and body["awaiting"] == 1
+    # the last party's own signature makes it effective, at that moment
+    body = await _ok(await client.post(f"{one}/agreement/sign", headers=co_defendant.present()))
+    assert body["status"] == "effective" and body["awaiting"] == 0
+    assert body["effective_at"] == body["signatures"][-1]["signed_at"]
+    assert [(s["party_id"], s["as_agent"]) for s in body["signatures"]] == [
+        (parties["李四"], True),
+        (parties["张三"], False),
+        (parties["王五"], False),
+    ]
+    resp = await client.get(f"{one}/statement", headers=for_li.headers)
+    assert resp.status == 200
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(await resp.read())).pages
+    ).replace("\n", "")
+    assert "李四 委托代理人代为签署/signed by the lawyer as agent" in text
+    assert "王五 本人签署/signed in person" in text
+    with app[DATABASE].activate():
+        signed_events = await CaseEvent.filter(
+            filing_id=filing.id, kind="mediation_agreement_signed"
+        ).order_by("id")
+    assert signed_events[0].actor_id == for_li.account_id
+    assert signed_events[0].details["as_agent"] is True
+
+
+async def test_designation_deadline_follows_the_official_calendar(
+    client: Client,
+    app: web.Application,
+    accounts: Any,
+    platform: Platform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # National Day 2026 (State Council notice, as the holidays library has it): 1–7 October are
+    # rest days (5 October the observed holiday, 6 and 7 swapped for Sun 20 Sep and Sat 10 Oct),
+    # Saturday 10 October is a make-up working day.
+    calendar = app[WORKING_DAYS]
+    assert [calendar(date(2026, 10, d)) for d in range(1, 12)] == [
+        *[False] * 7,  # 1–7 October
+        True,  # Thu 8
+        True,  # Fri 9
+        True,  # Sat 10: make-up working day
+        False,  # Sun 11
+    ]
+    assert calendar(date(2026, 9, 20)) is True  # a Sunday worked for 6 October
+    # a year the official calendar does not cover falls back to weekdays
+    for day in (date(2000, 1, 1), date(2099, 1, 1), date(2099, 1, 5)):
+        assert calendar(day) is weekdays_only(day)
+
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    filing = await registered_case(app, plaintiff, defendant, judge, procedure="simple")
+    for person in (plaintiff, defendant):
+        await _consent(client, str(filing.id), person.headers)
+    # asked for on Wednesday 30 September at 10:00 in Beijing, just before the break
+    monkeypatch.setattr(
+        mediation_service, "utcnow", lambda: datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
+    )
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    # three working days after the break: Thu 8, Fri 9 and the make-up Saturday 10 October
+    # (weekdays alone would have said Monday 5 October, a holiday)
+    assert started["designation_due_on"] == "2026-10-10"
+    assert add_working_days(date(2026, 9, 30), 3) == date(2026, 10, 5)
+    # the 7-day period ends on Wed 7 October, a rest day: it runs to Thu 8 (CPL Art. 85)
+    assert started["ends_on"] == "2026-10-08"
+
+
+async def test_a_lawyer_for_two_parties_signs_once_for_each(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    plaintiff = await litigant(client, app, platform)
+    defendant = await litigant(client, app, platform)
+    co_defendant = await litigant(client, app, platform)
+    judge = await staff(app, accounts, Role.JUDGE)
+    mediator = await staff(app, accounts, Role.CLERK)
+    lawyer = await staff(app, accounts, Role.LAWYER)
+    filing = await registered_case(
+        app, plaintiff, defendant, judge, more=(("defendant", co_defendant, "王五"),)
+    )
+    parties = await party_ids(app, filing)
+    for name in ("李四", "王五"):
+        await represent(app, filing, name, lawyer)
+    for person in (plaintiff, defendant, co_defendant):
+        await _consent(client, str(filing.id), person.headers)
+    started = await _ok(
+        await client.post(f"{CASES}/{filing.id}/mediations", headers=judge.headers), 201
+    )
+    one = f"{MEDIATIONS}/{started['id']}"
+    body = {"mediator_id": str(mediator.account_id)}
+    await _ok(await client.post(f"{one}/mediator", json=body, headers=judge.headers))
+    terms = {"terms": "两被告共同支付4500元。"}
+    await _ok(await client.post(f"{one}/agreement", json=terms, headers=mediator.headers), 201)
+
+    # acting for two parties, the lawyer says for whom each signature is
+    resp = await client.post(f"{one}/agreement/sign", headers=lawyer.present())
+    assert (await _ok(resp, 422))["code"] == "party_required"
+    for name, awaiting in (("李四", 2), ("王五", 1)):
+        signed = await _ok(
+            await client.post(
+                f"{one}/agreement/sign",
+                params={"party_id": parties[name]},
+                headers=lawyer.present(),
+            )
+        )
+        assert signed["awaiting"] == awaiting
+    resp = await client.post(
+        f"{one}/agreement/sign", params={"party_id": parties["李四"]}, headers=lawyer.present()
+    )
+    assert (await _ok(resp, 409))["code"] == "already_signed"
+    signed = await _ok(await client.post(f"{one}/agreement/sign", headers=plaintiff.present()))
+    assert signed["status"] == "effective"
+    assert [(s["party_id"], s["signer_id"], s["as_agent"]) for s in signed["signatures"]] == [
+        (parties["李四"], str(lawyer.account_id), True),
+        (parties["王五"], str(lawyer.account_id), True),
+        (parties["张三"], str(plaintiff.account_id), False),
+    ]
