@@ -137,7 +137,11 @@ class HearingSteps:
                 },
             )
         await self.api.call("POST", f"{case}/stages/advance", token=judge)
-        # inquiry: the judge asks, the defendant answers
+        # inquiry: the judge asks the defendant, by name, and the defendant answers
+        filing = await self.api.call(
+            "GET", f"/api/v1/filing/filings/{self.out.filing_id}", token=judge
+        )
+        defendant_party = next(x for x in filing["parties"] if x["role"] == "defendant")
         question = await self.api.call(
             "POST",
             f"{case}/posts",
@@ -146,7 +150,7 @@ class HearingSteps:
                 "stage": "inquiry",
                 "kind": "question",
                 "text": "被告主张已还2000元，有无其他证据？",
-                "addressed_to": "defendant",
+                "addressed_party_id": defendant_party["id"],
             },
         )
         await self._enter_and_say(d, "inquiry", "仅有该转账记录。", reply_to=question["id"])

@@ -14,10 +14,9 @@ const EXCLUSIONS = [
 ];
 const STAGE_STATUS = { pending: '未开始', open: '进行中', closed: '已结束' };
 
-// The body fragment naming who a question is for. The API names the party's side today; it is
-// moving to a named party (the party id) — this is the one place to change at that merge.
+// The body fragment naming who a question is for: one named party (its filing party id).
 export function questionTarget(party) {
-  return { addressed_to: party.role };
+  return { addressed_party_id: party.id };
 }
 
 function isoFromLocal(value) {
@@ -132,13 +131,14 @@ function questionCard(api, base, hearing, parties, slot, reload) {
     h('h3', {}, '法官说明 Note to all'), note, say);
 }
 
-function recordCard(api, base, posts, slot) {
+function recordCard(api, base, posts, parties, slot) {
+  const partyName = (id) => { const party = parties.find((x) => x.id === id); return party ? party.name : id; };
   return h('div', { class: 'card' }, h('h2', {}, '审理记录 ', h('span', { class: 'en' }, 'Record')),
     posts.length ? h('ol', { class: 'record', id: 'async-record' }, posts.map((p) => {
       const file = p.file_id ? h('button', { class: 'btn secondary inline download', type: 'button' }, '文件 / File') : null;
       if (file) file.addEventListener('click', () => busy(file, slot, () => api.download(`${base}/posts/${p.id}/file`, `post-${p.seq}`)));
       return h('li', { 'data-post': p.id },
-        h('div', { class: 'muted' }, `#${p.seq ?? 'draft'} · ${p.stage} · ${ROLE[p.author_role] || p.author_role} · ${p.kind}${p.addressed_to ? ` → ${ROLE[p.addressed_to] || p.addressed_to}` : ''} · ${when(p.posted_at || p.created_at)}`),
+        h('div', { class: 'muted' }, `#${p.seq ?? 'draft'} · ${p.stage} · ${ROLE[p.author_role] || p.author_role} · ${p.kind}${p.addressed_party_id ? ` → ${partyName(p.addressed_party_id)}` : ''} · ${when(p.posted_at || p.created_at)}`),
         p.kind === 'opinion' ? h('div', {}, `真实性 ${p.data.authenticity} · 合法性 ${p.data.legality} · 关联性 ${p.data.relevance}${p.data.objection ? ' · 异议 objection' : ''}`) : null,
         p.text ? h('div', {}, p.text) : null, file);
     })) : h('p', { class: 'muted' }, '暂无 / none'));
@@ -158,7 +158,7 @@ function missedCard(api, base, missed, slot, reload) {
       accept.addEventListener('click', () => decide(true, accept));
       reject.addEventListener('click', () => decide(false, reject));
       return h('div', { class: 'post' },
-        h('div', {}, `${m.stage} · ${ROLE[m.party_role] || m.party_role} · ${when(m.recorded_at)}`),
+        h('div', {}, `${m.stage} · ${m.party_name ? `${m.party_name}（${ROLE[m.party_role] || m.party_role}）` : (ROLE[m.party_role] || m.party_role)} · ${when(m.recorded_at)}`),
         h('div', { class: 'muted' }, m.reason ? `理由：${m.reason}` : '尚未说明理由 / no reason given yet'),
         m.decision ? h('div', {}, `${m.decision} · ${m.consequence_zh || ''}`) : m.reason ? h('div', { class: 'row' }, note, accept, reject) : null);
     }));
@@ -217,7 +217,7 @@ export async function page(view, api, filingId) {
   }
   const [posts, missed] = await Promise.all([api.get(`${base}/posts`), api.get(`${base}/missed`)]);
   clear(view, head, h('div', { class: 'cols' },
-    h('div', {}, stagesCard(api, base, hearing, slot, reload), recordCard(api, base, posts.items, slot)),
+    h('div', {}, stagesCard(api, base, hearing, slot, reload), recordCard(api, base, posts.items, filing.parties, slot)),
     h('div', {}, slot, questionCard(api, base, hearing, filing.parties, slot, reload), missedCard(api, base, missed, slot, reload),
       await transcriptCard(api, base, hearing, slot, reload))));
 }

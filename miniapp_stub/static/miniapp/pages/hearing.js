@@ -142,7 +142,7 @@ function recordCard(base, filingId, posts, hearing, parties, me, slot) {
     h('h2', {}, '审理记录 ', h('span', { class: 'en' }, `Record (${hearing.record_seq} entries, hash-chained)`)),
     posts.length ? posts.map((p) => h('div', { class: `post${p.author_id === me ? ' mine' : ''}${p.kind === 'question' ? ' question' : ''}`, 'data-post': p.id },
       h('div', { class: 'meta' }, `#${p.seq ?? '草稿 draft'} · ${names[p.stage] || p.stage} · ${ROLE[p.author_role] || p.author_role} · ${KIND[p.kind] || p.kind} · ${when(p.posted_at || p.created_at)}`),
-      p.kind === 'question' ? h('div', { class: 'muted' }, `向 / to: ${addressee(p.addressed_to, parties)}`) : null,
+      p.kind === 'question' ? h('div', { class: 'muted' }, `向 / to: ${addressee(p.addressed_party_id, parties)}`) : null,
       p.reply_to ? h('div', { class: 'muted' }, '回复 / reply to an earlier post') : null,
       p.kind === 'opinion' ? h('div', {}, `真实性 ${OPINION[p.data.authenticity]} · 合法性 ${OPINION[p.data.legality]} · 关联性 ${OPINION[p.data.relevance]}${p.data.objection ? ' · 异议 objection' : ''}`) : null,
       p.text ? h('div', { class: 'post-text' }, p.text) : null,
@@ -192,7 +192,7 @@ function missedCard(base, filingId, missed, slot) {
         go(`#/case/${filingId}/hearing`);
       }));
       return h('div', { class: 'post' },
-        h('div', {}, `${m.stage} · ${ROLE[m.party_role] || m.party_role} · ${when(m.recorded_at)}`),
+        h('div', {}, `${m.stage} · ${m.party_name ? `${m.party_name}（${ROLE[m.party_role] || m.party_role}）` : (ROLE[m.party_role] || m.party_role)} · ${when(m.recorded_at)}`),
         m.reason ? h('div', { class: 'muted' }, `理由 / reason: ${m.reason}`) : null,
         m.decision ? h('div', {}, `决定 / decision: ${m.decision === 'accepted' ? '理由成立 accepted' : '理由不成立 rejected'} ${m.consequence_zh || ''}`) : null,
         open.includes(m) ? [reason, send] : null);
