@@ -263,9 +263,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(identity_routes.clients_ctx)
     app.cleanup_ctx.append(filing_routes.payments_ctx)
     # Domains append their CaseActivitySource (deadlines, hearings, unread documents) for the
-    # filing dashboard; filing's own is added by its context once the database is open.
+    # filing dashboard; filing's own deadlines come with the dashboard's page query.
     app[CASE_ACTIVITY_SOURCES] = []
-    app.cleanup_ctx.append(filing_routes.activity_ctx)
     app.cleanup_ctx.append(filing_routes.clock_ctx)
     identity_routes.register_policy(app[POLICY])
     app.add_subapp("/api/v1/identity/", identity_routes.create_app())

@@ -17,11 +17,11 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -30,6 +30,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.models import Model
 
 from backend.settings import Settings
 
@@ -49,6 +50,8 @@ APPS: tuple[tuple[str, str, str], ...] = (
     ("async_hearings", "hearings.asynchronous.models", "hearings.asynchronous.migrations"),
     ("mediation", "hearings.mediation.models", "hearings.mediation.migrations"),
 )
+
+M = TypeVar("M", bound=Model)
 
 # Connections of the PostgreSQL read pool (capped by db_pool_max). Four already keep a point
 # read's round trip overlapped with the event loop's other work; more only add idle backends.
@@ -239,6 +242,15 @@ class Database:
             return await self.fetch(text, *params)
         return [dict(row) for row in self._reader.execute(text, params).fetchall()]
 
+    async def read_models(self, model: type[M], text: str, *params: Any) -> list[M]:
+        """:meth:`read` of whole rows (``SELECT *``) as model instances, for hot paths whose
+        code works on models: the rows are what the ORM's own query would get from the driver,
+        handed to the same constructor the ORM uses (``Model.raw`` does the same, but through
+        the ORM's pool), so the instances are identical and only the query building is saved.
+        """
+        init = model._init_from_db
+        return [init(**row) for row in await self.read(text, *params)]
+
 
 async def _light_reset(connection: asyncpg.Connection) -> None:
     """Return a pooled connection without asyncpg's default four-statement reset.
@@ -257,9 +269,29 @@ def _postgres_connection(settings: Settings) -> dict[str, Any]:
     return expanded
 
 
+def ids_clause(db: Database, column: str, ids: Sequence[UUID]) -> tuple[str, list[Any]]:
+    """``column`` is one of ``ids``: the SQL condition (``?`` placeholders) and its parameters.
+    One array parameter on PostgreSQL (one prepared statement whatever the count), an ``IN``
+    list on SQLite, which has no arrays."""
+    values = [db.uuid_param(i) for i in ids]
+    if db.is_postgres:
+        return f"{column} = ANY(?::uuid[])", [values]
+    return f"{column} IN ({', '.join('?' for _ in values)})", values
+
+
 def as_datetime(value: datetime | str) -> datetime:
     """A timestamp column from a raw row: asyncpg gives datetimes, SQLite ISO text."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def as_uuid(value: object) -> UUID:
+    """A uuid column from a raw row: asyncpg gives UUIDs, SQLite text."""
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def as_date(value: object) -> date:
+    """A date column from a raw row: asyncpg gives dates, SQLite ISO text."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def as_json(value: Any) -> Any:

@@ -6,23 +6,23 @@ a :class:`CaseActivitySource` in the app's ``CASE_ACTIVITY_SOURCES`` list; the d
 source once per page (batched: all case ids of the page together) and merges the answers: the
 earliest deadline, the earliest hearing, the sum of unread documents.
 
-Filing's own source knows two deadlines: answering a correction notice and paying the fee
-(Decree 481 Art. 22: 7 days from the fee notice, or the date a granted deferral set).
+Filing's own deadlines (answering a correction notice; paying the fee, Decree 481 Art. 22: 7
+days from the fee notice, or the date a granted deferral set) come from the filing rows the
+dashboard reads for its page anyway (:func:`filing_deadline`), so filing registers no source.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from aiohttp import web
 
-from backend.appkeys import DATABASE
-from backend.db import Database
 from filing.models import FilingStatus
 
 
@@ -73,81 +73,68 @@ def merge(parts: Sequence[CaseActivity]) -> CaseActivity:
 
 
 async def gather_activity(
-    sources: Sequence[CaseActivitySource], case_ids: Sequence[UUID], viewer_account_id: UUID
+    sources: Sequence[CaseActivitySource],
+    case_ids: Sequence[UUID],
+    viewer_account_id: UUID,
+    *,
+    concurrent: bool = False,
+    own: Mapping[UUID, CaseActivity] | None = None,
 ) -> dict[UUID, CaseActivity]:
+    """Every source's answer for ``case_ids``, merged per case with ``own`` (what the caller
+    already knows, e.g. filing's deadlines read with the page).
+
+    ``concurrent``: ask the sources at once. Worth it on PostgreSQL, where each source waits on
+    its own pooled connection; on SQLite the reads run on the event loop anyway, so tasks would
+    only add their cost.
+    """
     if not case_ids:
         return {}
-    answers = [await source.activity(case_ids, viewer_account_id) for source in sources]
+    answers: list[Mapping[UUID, CaseActivity]]
+    if concurrent and len(sources) > 1:
+        answers = list(
+            await asyncio.gather(*(s.activity(case_ids, viewer_account_id) for s in sources))
+        )
+    else:
+        answers = [await source.activity(case_ids, viewer_account_id) for source in sources]
+    if own:
+        answers.append(own)
     merged: dict[UUID, CaseActivity] = {}
     for case_id in case_ids:
         parts = [a[case_id] for a in answers if case_id in a]
-        merged[case_id] = merge(parts) if parts else NO_ACTIVITY
+        if not parts:
+            merged[case_id] = NO_ACTIVITY
+        elif len(parts) == 1:
+            merged[case_id] = parts[0]
+        else:
+            merged[case_id] = merge(parts)
     return merged
-
-
-def _as_date(value: date | str | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value[:10])
 
 
 CORRECTION_LABEL = ("补正期限", "deadline to answer the correction notice")
 FEE_LABEL = ("缴纳诉讼费期限", "deadline to pay the case fee")
 
 
-class FilingActivitySource:
-    """Filing's deadlines: an unanswered correction notice, an unpaid fee."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    async def activity(
-        self, case_ids: Sequence[UUID], viewer_account_id: UUID
-    ) -> Mapping[UUID, CaseActivity]:
-        db = self.database
-        ids = [db.uuid_param(i) for i in case_ids]
-        params: list[Any]
-        if db.is_postgres:
-            where, params = "f.id = ANY(?::uuid[])", [ids]
-        else:
-            where, params = f"f.id IN ({', '.join('?' for _ in ids)})", ids
-        rows = await db.read(
-            db.sql(
-                "SELECT f.id, f.status, f.fee_due_on, f.fee_paid_at, f.fee_total, "
-                "f.fee_payable, c.deadline AS correction_deadline "
-                "FROM filing_filing f LEFT JOIN filing_correction c "
-                "ON c.filing_id = f.id AND c.answered_at IS NULL "
-                f"WHERE {where}"
-            ),
-            *params,
-        )
-        out: dict[UUID, CaseActivity] = {}
-        for row in rows:
-            deadlines: list[Deadline] = []
-            correction = _as_date(row["correction_deadline"])
-            if correction is not None and row["status"] == FilingStatus.CORRECTION_REQUESTED:
-                deadlines.append(Deadline(correction, "correction", *CORRECTION_LABEL))
-            fee_due = _as_date(row["fee_due_on"])
-            if (
-                fee_due is not None
-                and row["status"] == FilingStatus.REGISTERED
-                and row["fee_paid_at"] is None
-                and fee_outstanding(row["fee_total"], row["fee_payable"])
-            ):
-                deadlines.append(Deadline(fee_due, "fee_payment", *FEE_LABEL))
-            if deadlines:
-                case_id = row["id"] if isinstance(row["id"], UUID) else UUID(row["id"])
-                out[case_id] = CaseActivity(next_deadline=min(deadlines, key=lambda d: d.on))
-        return out
-
-
-def fee_outstanding(total: object, payable: object) -> bool:
-    """Is anything to pay? ``payable`` (after a granted reduction or waiver) wins over ``total``."""
-    amount = payable if payable is not None else total
-    return amount is not None and Decimal(str(amount)) > 0
-
-
-async def activity_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Register filing's source (append after the database context)."""
-    app[CASE_ACTIVITY_SOURCES].append(FilingActivitySource(app[DATABASE]))
-    yield
+def filing_deadline(
+    status: str,
+    *,
+    correction_deadline: date | None,
+    fee_due_on: date | None,
+    fee_paid: bool,
+    amount_due: Decimal | None,
+) -> Deadline | None:
+    """Filing's own next deadline for one case, from its row (the dashboard reads it with the
+    page, so it costs no query of its own): answering the open correction notice, or paying an
+    unpaid fee that is not nothing (``amount_due``: ``filing.fees.amount_due``). The two never
+    run at once (a correction comes before registration, the fee after it)."""
+    if status == FilingStatus.CORRECTION_REQUESTED:
+        if correction_deadline is not None:
+            return Deadline(correction_deadline, "correction", *CORRECTION_LABEL)
+    elif (
+        status == FilingStatus.REGISTERED
+        and fee_due_on is not None
+        and not fee_paid
+        and amount_due is not None
+        and amount_due > 0
+    ):
+        return Deadline(fee_due_on, "fee_payment", *FEE_LABEL)
+    return None

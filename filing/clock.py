@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from backend.appkeys import SETTINGS
@@ -86,10 +87,18 @@ async def flag_overdue(audit: AuditLog, *, now: datetime | None = None) -> int:
     raised now. Safe to run concurrently and repeatedly (row lock and re-check)."""
     now = now or utcnow()
     today = china_date(now)
-    candidates = await Filing.filter(
-        status__in=[s.value for s in PENDING_REVIEW], decision_due_on__lt=today
-    ).values_list("id", "decision_due_on", "clock_alerted_due_on")
-    due = [fid for fid, on, flagged in candidates if flagged != on][:SWEEP_BATCH]
+    # Flagged filings stay overdue until decided: left out in SQL, under the batch limit, rather
+    # than loaded on every sweep.
+    due = (
+        await Filing.filter(
+            Q(clock_alerted_due_on__isnull=True) | ~Q(clock_alerted_due_on=F("decision_due_on")),
+            status__in=[s.value for s in PENDING_REVIEW],
+            decision_due_on__lt=today,
+        )
+        .order_by("decision_due_on", "id")
+        .limit(SWEEP_BATCH)
+        .values_list("id", flat=True)
+    )
     raised = 0
     actor = Actor.system("filing.clock_sweep")
     for filing_id in due:

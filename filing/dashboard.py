@@ -1,9 +1,10 @@
 """The lawyer's and litigant's dashboard: every case I am a party to (through my account) or act
 in under an unrevoked power of attorney, newest first, with what is coming up in each.
 
-One SQL query finds the page (memberships, filing, court and cause names together); the
-registered activity sources then answer for the whole page at once (see ``filing.activity``). It
-reads committed data outside any transaction (``Database.read``).
+Two indexed queries find the page (my memberships; then the filings with court and cause names
+and filing's own deadlines); the registered activity sources then answer for the whole page at
+once, concurrently on PostgreSQL (see ``filing.activity``). It reads committed data outside any
+transaction (``Database.read``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from backend.db import Database
+from backend.db import Database, as_date, as_uuid, ids_clause
 from backend.errors import ValidationFailed
-from filing.activity import CaseActivity, CaseActivitySource, gather_activity
+from filing.activity import CaseActivity, CaseActivitySource, filing_deadline, gather_activity
+from filing.fees import amount_due
 from filing.models import FilingStatus
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -86,12 +88,18 @@ SELECT p.filing_id, 'agent' AS capacity, p.role AS party_role, p.name AS party_n
 FROM filing_representation r JOIN filing_party p ON p.id = r.party_id
 WHERE r.lawyer_account_id = ? AND r.revoked_at IS NULL
 """
+# Filing's own deadlines come with the page: the open correction notice's deadline is read only
+# for a filing waiting on one (its index is on filing_id).
 PAGE_SQL = """
 SELECT f.id, f.created_at, f.status, f.case_number, f.cause_code,
        COALESCE(f.competent_court_code, f.receiving_court_code) AS court_code,
        f.fee_total, f.fee_payable, f.fee_relief, f.fee_due_on, f.fee_paid_at,
        ct.name_zh AS court_name_zh, ct.name_en AS court_name_en,
-       ca.name_zh AS cause_name_zh, ca.name_en AS cause_name_en
+       ca.name_zh AS cause_name_zh, ca.name_en AS cause_name_en,
+       CASE WHEN f.status = 'correction_requested' THEN (
+           SELECT MIN(c.deadline) FROM filing_correction c
+           WHERE c.filing_id = f.id AND c.answered_at IS NULL
+       ) END AS correction_deadline
 FROM filing_filing f
 LEFT JOIN filing_court ct ON ct.code = COALESCE(f.competent_court_code, f.receiving_court_code)
 LEFT JOIN filing_cause ca ON ca.code = f.cause_code
@@ -122,28 +130,13 @@ def _decode_cursor(cursor: str) -> tuple[str, UUID]:
         ) from None
 
 
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
-
-
-def _as_date(value: date | str | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value[:10])
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def fee_view(row: dict[str, Any], today: date) -> FeeView:
-    total = _decimal(row["fee_total"])
-    payable = _decimal(row["fee_payable"])
-    due_on = _as_date(row["fee_due_on"])
-    relief = row["fee_relief"]
-    if total is None:
+def fee_view(
+    row: dict[str, Any], amount: Decimal | None, due_on: date | None, today: date
+) -> FeeView:
+    """``amount``: ``filing.fees.amount_due`` of the row; ``due_on``: its fee_due_on."""
+    if row["fee_total"] is None or amount is None:
         return FeeView(FeeState.NONE, None, None, None)
-    amount = payable if payable is not None else total
+    relief = row["fee_relief"]
     if row["fee_paid_at"] is not None:
         return FeeView(FeeState.PAID, amount, due_on, relief)
     if amount <= 0:
@@ -172,19 +165,14 @@ async def dashboard_page(
     who = database.uuid_param(viewer_account_id)
     memberships: dict[UUID, list[Membership]] = {}
     for row in await database.read(database.sql(MEMBERSHIPS_SQL), who, who):
-        mine = memberships.setdefault(_uuid(row["filing_id"]), [])
+        mine = memberships.setdefault(as_uuid(row["filing_id"]), [])
         membership = Membership(row["capacity"], row["party_role"], row["party_name"])
         if membership not in mine:
             mine.append(membership)
     if not memberships:
         return [], None
 
-    ids = [database.uuid_param(i) for i in memberships]
-    id_params: list[Any]
-    if database.is_postgres:
-        where, id_params = "f.id = ANY(?::uuid[])", [ids]
-    else:
-        where, id_params = f"f.id IN ({', '.join('?' for _ in ids)})", ids
+    where, id_params = ids_clause(database, "f.id", list(memberships))
     rows = await database.read(
         database.sql(PAGE_SQL.format(ids=where, after=after)),
         *id_params,
@@ -192,8 +180,14 @@ async def dashboard_page(
         limit + 1,
     )
     cases: dict[UUID, DashboardCase] = {}
+    own: dict[UUID, CaseActivity] = {}
     for row in rows[:limit]:
-        case_id = _uuid(row["id"])
+        case_id = as_uuid(row["id"])
+        amount = amount_due(row["fee_total"], row["fee_payable"])
+        due_on = None if row["fee_due_on"] is None else as_date(row["fee_due_on"])
+        mine = memberships[case_id]
+        if len(mine) > 1:
+            mine.sort(key=lambda m: (m.capacity, m.party_role, m.party_name))
         cases[case_id] = DashboardCase(
             id=case_id,
             status=row["status"],
@@ -204,17 +198,27 @@ async def dashboard_page(
             cause_code=row["cause_code"],
             cause_name_zh=row["cause_name_zh"],
             cause_name_en=row["cause_name_en"],
-            fee=fee_view(row, today),
-            memberships=sorted(
-                memberships[case_id], key=lambda m: (m.capacity, m.party_role, m.party_name)
-            ),
+            fee=fee_view(row, amount, due_on, today),
+            memberships=mine,
         )
+        correction = row["correction_deadline"]
+        deadline = filing_deadline(
+            row["status"],
+            correction_deadline=None if correction is None else as_date(correction),
+            fee_due_on=due_on,
+            fee_paid=row["fee_paid_at"] is not None,
+            amount_due=amount,
+        )
+        if deadline is not None:
+            own[case_id] = CaseActivity(next_deadline=deadline)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = _encode_cursor(last["created_at"], last["id"])
 
-    activity = await gather_activity(sources, list(cases), viewer_account_id)
+    activity = await gather_activity(
+        sources, list(cases), viewer_account_id, concurrent=database.is_postgres, own=own
+    )
     for case_id, case in cases.items():
         case.activity = activity[case_id]
     return list(cases.values()), next_cursor

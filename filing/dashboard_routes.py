@@ -3,7 +3,10 @@ documents (the lawyer dashboard of issue 4; litigants get the same view of their
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+from pydantic_core import to_json
 
 from backend.appkeys import DATABASE
 from backend.http import endpoint, require_principal
@@ -66,42 +69,47 @@ class DashboardPage(Output):
     next_cursor: str | None = None
 
 
-def item_out(case: DashboardCase) -> DashboardItemOut:
+def item_out(case: DashboardCase) -> dict[str, Any]:
+    """One item as plain data in ``DashboardItemOut``'s shape and field order."""
     zh, en = status_label(case.status)
     deadline = case.activity.next_deadline
     hearing = case.activity.next_hearing
     fee = case.fee
-    return DashboardItemOut(
-        id=str(case.id),
-        status=StatusOut(code=case.status, label_zh=zh, label_en=en),
-        case_number=case.case_number,
-        court=NamedRefOut(
-            code=case.court_code, name_zh=case.court_name_zh, name_en=case.court_name_en
-        ),
-        cause=NamedRefOut(
-            code=case.cause_code, name_zh=case.cause_name_zh, name_en=case.cause_name_en
-        ),
-        my_roles=[
-            MyRoleOut(capacity=m.capacity, party_role=m.party_role, party_name=m.party_name)
+    return {
+        "id": str(case.id),
+        "status": {"code": case.status, "label_zh": zh, "label_en": en},
+        "case_number": case.case_number,
+        "court": {
+            "code": case.court_code,
+            "name_zh": case.court_name_zh,
+            "name_en": case.court_name_en,
+        },
+        "cause": {
+            "code": case.cause_code,
+            "name_zh": case.cause_name_zh,
+            "name_en": case.cause_name_en,
+        },
+        "my_roles": [
+            {"capacity": m.capacity, "party_role": m.party_role, "party_name": m.party_name}
             for m in case.memberships
         ],
-        fee=FeeStatusOut(
-            status=fee.state,
-            amount=None if fee.amount is None else str(fee.amount),
-            due_on=None if fee.due_on is None else fee.due_on.isoformat(),
-            relief=fee.relief,
-        ),
-        next_deadline=None
+        "fee": {
+            "status": fee.state,
+            "amount": None if fee.amount is None else str(fee.amount),
+            "due_on": None if fee.due_on is None else fee.due_on.isoformat(),
+            "relief": fee.relief,
+        },
+        "next_deadline": None
         if deadline is None
-        else DeadlineOut(
-            on=deadline.on.isoformat(),
-            kind=deadline.kind,
-            label_zh=deadline.label_zh,
-            label_en=deadline.label_en,
-        ),
-        next_hearing=None if hearing is None else hearing.isoformat(),
-        unread_documents=case.activity.unread_documents,
-    )
+        else {
+            "on": deadline.on.isoformat(),
+            "kind": deadline.kind,
+            "label_zh": deadline.label_zh,
+            "label_en": deadline.label_en,
+        },
+        "next_hearing": None if hearing is None else hearing.isoformat(),
+        "unread_documents": case.activity.unread_documents,
+    }
 
 
 @routes.get("/dashboard")
@@ -116,7 +124,7 @@ def item_out(case: DashboardCase) -> DashboardItemOut:
     "domain's activity source: the earliest deadline, the earliest hearing, the sum of unread "
     "documents.",
 )
-async def dashboard(request: web.Request, *, query: PageQuery) -> DashboardPage:
+async def dashboard(request: web.Request, *, query: PageQuery) -> web.Response:
     principal = require_principal(request)
     sources: list[CaseActivitySource] = request.config_dict[CASE_ACTIVITY_SOURCES]
     cases, next_cursor = await dashboard_page(
@@ -127,4 +135,7 @@ async def dashboard(request: web.Request, *, query: PageQuery) -> DashboardPage:
         cursor=query.cursor,
         today=china_date(utcnow()),
     )
-    return DashboardPage(items=[item_out(c) for c in cases], next_cursor=next_cursor)
+    page = {"items": [item_out(c) for c in cases], "next_cursor": next_cursor}
+    # Plain data in DashboardPage's shape and field order (a test holds the two together),
+    # serialised as is: validating a 50-case page model by model was a third of its CPU.
+    return web.Response(body=to_json(page), content_type="application/json")

@@ -35,13 +35,6 @@ from filing.workflow import china_date, utcnow
 MIN_REDUCTION_SHARE = Decimal("0.30")  # Art. 46: a reduction takes off at least 30 %
 
 
-def amount_due(filing: Filing) -> Decimal:
-    """What the party has to pay now: after a granted reduction or waiver, else the notice."""
-    if filing.fee_payable is not None:
-        return Decimal(filing.fee_payable)
-    return Decimal(filing.fee_total or 0)
-
-
 def max_reduced_amount(filing: Filing) -> Decimal:
     total = Decimal(filing.fee_total or 0)
     return (total * (1 - MIN_REDUCTION_SHARE)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)

@@ -834,3 +834,16 @@ def fee_payment_deadline(
         raise TypeError("pass the calendar date the notice was received (a date, not a datetime)")
     last_day = notice_received_on + timedelta(days=FEE_PAYMENT_DAYS)
     return roll_forward(last_day) if roll_forward is not None else last_day
+
+
+def amount_due(total: object, payable: object) -> Decimal | None:
+    """What is to be paid on a fee notice of ``total``: ``payable`` once a reduction or waiver
+    was granted (Decree 481 Art. 44-47; 0 when waived), else the total; None before any notice.
+
+    The one rule behind the payment order, the dashboard's fee state and its fee deadline.
+    Accepts model values and raw rows alike (SQLite may hand the column back as text or float).
+    """
+    amount = payable if payable is not None else total
+    if amount is None or isinstance(amount, Decimal):
+        return amount
+    return Decimal(str(amount))

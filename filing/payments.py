@@ -33,7 +33,7 @@ from backend.errors import (
 )
 from backend.settings import Settings
 from filing.access import RESOURCE
-from filing.fee_relief import amount_due
+from filing.fees import amount_due
 from filing.filings import add_event
 from filing.models import Filing, FilingStatus, Payment, PaymentStatus
 from filing.wechat_pay import WeChatPayClient, WeChatPayConfig, check_transaction_matches
@@ -107,7 +107,8 @@ async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def fee_fen(filing: Filing) -> int:
     """What is due now in fen: the notice's total, or what a granted reduction/waiver left."""
-    return int((amount_due(filing) * 100).to_integral_value())
+    due = amount_due(filing.fee_total, filing.fee_payable)
+    return 0 if due is None else int((due * 100).to_integral_value())
 
 
 def _new_out_trade_no() -> str:

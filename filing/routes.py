@@ -11,7 +11,6 @@ from backend.errors import NotFound, ValidationFailed
 from backend.http import endpoint
 from backend.policy import Policy
 from filing import courts
-from filing.activity import activity_ctx as activity_ctx
 from filing.case_numbers import parse_case_number
 from filing.catalogue import CASE_TYPE_CODES, CASE_TYPES_BY_CODE, INTERNET_CATEGORIES_BY_KEY
 from filing.clock import clock_ctx as clock_ctx

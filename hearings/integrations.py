@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from aiohttp import web
 
 from backend.appkeys import DATABASE
 from backend.db import Database
+from backend.db import as_uuid as _uuid
+from backend.db import ids_clause as _ids_clause
 from filing.activity import CASE_ACTIVITY_SOURCES, CaseActivity, Deadline
 from hearings.models import VideoHearingStatus
 from identity.idcard import CHINA_TZ
@@ -29,17 +30,6 @@ UPCOMING = (
     VideoHearingStatus.RECESS.value,
 )
 STAGE_LABEL = ("异步审理阶段截止", "the asynchronous hearing stage closes")
-
-
-def _ids_clause(db: Database, column: str, case_ids: Sequence[UUID]) -> tuple[str, list[Any]]:
-    ids = [db.uuid_param(i) for i in case_ids]
-    if db.is_postgres:
-        return f"{column} = ANY(?::uuid[])", [ids]
-    return f"{column} IN ({', '.join('?' for _ in ids)})", ids
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _moment(value: object) -> datetime:

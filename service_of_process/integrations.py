@@ -15,8 +15,6 @@ Each domain left a seam for what electronic service provides; this module fills 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import date
-from typing import Any
 from uuid import UUID
 
 from aiohttp import web
@@ -25,6 +23,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from backend.appkeys import AUDIT, BLOBS, DATABASE, KEYRING
 from backend.auth.principal import Actor
 from backend.db import Database
+from backend.db import as_date as _date
+from backend.db import as_uuid as _uuid
+from backend.db import ids_clause as _ids_clause
 from backend.fieldcrypto import FieldCipher
 from filing.activity import CASE_ACTIVITY_SOURCES, CaseActivity, Deadline
 from filing.models import Filing, Party, Representation
@@ -225,21 +226,6 @@ class RegistrationNotices:
 # --------------------------------------------------------------------------- dashboard
 
 _DEADLINE_LABELS = {rule.kind: (rule.name_zh, rule.name_en) for rule in DEADLINE_RULES.values()}
-
-
-def _ids_clause(db: Database, column: str, case_ids: Sequence[UUID]) -> tuple[str, list[Any]]:
-    ids = [db.uuid_param(i) for i in case_ids]
-    if db.is_postgres:
-        return f"{column} = ANY(?::uuid[])", [ids]
-    return f"{column} IN ({', '.join('?' for _ in ids)})", ids
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def _date(value: object) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 class ServiceActivitySource:

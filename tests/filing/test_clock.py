@@ -141,6 +141,24 @@ async def test_sweep_flags_each_clock_once_and_parties_do_not_see_it(
     assert await CaseEvent.filter(filing_id=filing.id, kind="review_clock_overdue").count() == 2
 
 
+async def test_sweep_batch_skips_already_flagged_filings_in_sql(
+    client: Client, app: web.Application, monkeypatch: Any
+) -> None:
+    """The batch limit applies after leaving out flagged filings: with a batch of 2 and the two
+    most overdue filings already flagged, the newly overdue one is flagged on the first run."""
+    await seed(app)
+    today = china_date(datetime.now(UTC))
+    flagged = [await _pending("浙0281", today - timedelta(days=9 - i)) for i in range(2)]
+    for f in flagged:
+        await Filing.filter(id=f.id).update(clock_alerted_due_on=f.decision_due_on)
+    fresh = await _pending("浙0281", today - timedelta(days=1))
+    monkeypatch.setattr("filing.clock.SWEEP_BATCH", 2)
+    with app[DATABASE].activate():
+        assert await flag_overdue(app[AUDIT]) == 1
+    assert (await Filing.get(id=fresh.id)).clock_alerted_due_on == today - timedelta(days=1)
+    assert await CaseEvent.filter(kind="review_clock_overdue").count() == 1
+
+
 async def test_sweep_runs_as_a_periodic_durable_job(
     settings_factory: Callable[..., Settings],
     aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],

@@ -16,6 +16,7 @@ from backend.app import create_app
 from backend.auth.principal import Role
 from backend.settings import Settings
 from filing.activity import CASE_ACTIVITY_SOURCES, CaseActivity, Deadline, merge
+from filing.dashboard_routes import DashboardPage
 from filing.models import CorrectionNotice, Filing, Party, Representation
 from filing.workflow import china_date
 from tests.filing.workflow_helpers import seed
@@ -157,7 +158,13 @@ async def test_dashboard_lists_my_cases_with_merged_activity(
     documents.answers[correcting.id] = CaseActivity(unread_documents=1)
     documents.answers[revoked.id] = CaseActivity(unread_documents=5)
 
-    page = await _ok(await client.get(f"{API}/dashboard", headers=lawyer_h))
+    response = await client.get(f"{API}/dashboard", headers=lawyer_h)
+    page = await _ok(response)
+    # The page is serialised from plain data: it must be exactly what the declared response
+    # model (the OpenAPI schema) gives, field for field and in order.
+    raw = await response.read()
+    assert response.content_type == "application/json"
+    assert DashboardPage.model_validate_json(raw).model_dump_json().encode() == raw
     ids = [i["id"] for i in page["items"]]
     # Newest first; the revoked power of attorney and the stranger's case are not mine.
     assert ids == [str(registered.id), str(correcting.id), str(plain.id)]
