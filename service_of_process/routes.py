@@ -669,7 +669,7 @@ async def short_link(request: web.Request) -> web.Response:
     base = request.config_dict[SETTINGS].public_base_url.rstrip("/")
     return web.Response(
         status=302,
-        headers={"Location": f"{base}/h5/#/service/link/{attempt.link_id}"},
+        headers={"Location": f"{base}/miniapp/#/service/link/{attempt.link_id}"},
         text="open the mobile court to read the documents",
     )
 

@@ -312,7 +312,9 @@ async def test_short_link_carries_only_an_opaque_id(
     assert "13600136000" not in link and "88" not in link_id and len(link_id) >= 16
     resp = await client.get(f"{SERVICE}/s/{link_id}", allow_redirects=False)
     assert resp.status == 302
-    assert resp.headers["Location"].endswith(f"/service/link/{link_id}")
+    # The H5 pages live under /miniapp/ (the app's hash route opens the delivery).
+    base = settings.public_base_url.rstrip("/")
+    assert resp.headers["Location"] == f"{base}/miniapp/#/service/link/{link_id}"
     delivery_id = task["deliveries"][0]["id"]
     assert await ServiceAccess.filter(delivery_id=delivery_id, action="link_opened").exists()
     resp = await client.get(f"{SERVICE}/links/{link_id}", headers=case.defendant.headers)
