@@ -171,9 +171,14 @@ def _doc_out(d: ServiceDocument) -> DocumentOut:
     )
 
 
-async def _delivery_out(delivery: ServiceDelivery, task: ServiceTask | None = None) -> DeliveryOut:
+async def _delivery_out(
+    delivery: ServiceDelivery,
+    task: ServiceTask | None = None,
+    documents: list[ServiceDocument] | None = None,
+) -> DeliveryOut:
     task = task or await ServiceTask.get(id=delivery.task_id)  # type: ignore[attr-defined]
-    documents = await ServiceDocument.filter(task_id=task.id).order_by("position")
+    if documents is None:
+        documents = await ServiceDocument.filter(task_id=task.id).order_by("position")
     attempts = await ServiceAttempt.filter(delivery_id=delivery.id).order_by("stage", "channel")
     deadlines = await ServiceDeadline.filter(delivery_id=delivery.id).order_by("kind")
     ground = LEGAL_GROUNDS.get(delivery.service_rule or "", NOT_SERVED_GROUND)
@@ -185,6 +190,7 @@ async def _delivery_out(delivery: ServiceDelivery, task: ServiceTask | None = No
         court_name_zh=task.court_name_zh,
         recipient_name=delivery.recipient_name,
         recipient_role=delivery.recipient_role,
+        recipient_abroad=delivery.recipient_abroad,
         consent_basis=delivery.consent_basis,
         status=delivery.status,
         stage=delivery.stage,
@@ -244,7 +250,7 @@ async def _task_out(task: ServiceTask, only_account: UUID | None) -> TaskOut:
         escalate_after_s=task.escalate_after_s,
         created_at=task.created_at.isoformat(),
         documents=[_doc_out(d) for d in documents],
-        deliveries=[await _delivery_out(d, task) for d in deliveries],
+        deliveries=[await _delivery_out(d, task, documents) for d in deliveries],
     )
 
 
@@ -290,7 +296,7 @@ async def create_task(request: web.Request, *, body: TaskCreate) -> TaskOut:
             filing=locked,
             documents=prepared,
             recipients=[
-                svc.RecipientRef(party_id=r.party_id, account_id=r.account_id)
+                svc.RecipientRef(party_id=r.party_id, account_id=r.account_id, abroad=r.abroad)
                 for r in body.recipients
             ],
             plan=plan,
