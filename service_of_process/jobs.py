@@ -48,6 +48,7 @@ from backend.settings import Settings
 from filing.models import Party
 from identity.models import PhoneBinding, WeChatIdentity
 from identity.phone import PHONE_CONTEXT, mask_phone
+from service_of_process.bulk import insert_rows, update_rows
 from service_of_process.channels import (
     GatewayRefused,
     Gateways,
@@ -244,8 +245,11 @@ class ServiceRuntime:
             sends.append(_Send(d, attempt, address))
         if sends:
             # The try is on record before the gateway call (one statement for the batch).
-            await ServiceAttempt.bulk_update(
-                [s.attempt for s in sends], fields=["address_masked", "address_confirmed", "tries"]
+            await update_rows(
+                None,
+                ServiceAttempt,
+                ["address_masked", "address_confirmed", "tries"],
+                [s.attempt for s in sends],
             )
             gateways, slots = self.gateways()
             await asyncio.gather(*(self._send(gateways, slots, tasks, titles, s) for s in sends))
@@ -407,10 +411,11 @@ class ServiceRuntime:
             return failure
         async with in_transaction() as conn:
             if settled:
-                await ServiceAttempt.bulk_update(
+                await update_rows(
+                    conn,
+                    ServiceAttempt,
+                    ["status", "detail", "gateway_message_id", "sent_at", "delivered_at"],
                     settled,
-                    fields=["status", "detail", "gateway_message_id", "sent_at", "delivered_at"],
-                    using_db=conn,
                 )
             for attempt in expect:
                 await _expect_report(conn, attempt)
@@ -537,19 +542,17 @@ async def _attempts_of(
     INSERT that skips the rows an earlier run already wrote (unique per delivery and channel),
     then one SELECT."""
     now = utcnow()
-    await ServiceAttempt.bulk_create(
+    await insert_rows(
+        None,
+        ServiceAttempt,
+        ["id", "delivery_id", "channel", "stage", "created_at", "link_id"],
         [
-            ServiceAttempt(
-                id=uuid4(),
-                delivery_id=delivery_id,
-                channel=channel.value,
-                stage=stage,
-                created_at=now,
-                link_id=secrets.token_urlsafe(12),
-            )
+            (uuid4(), delivery_id, channel.value, stage, now, secrets.token_urlsafe(12))
             for delivery_id, channels in plan.items()
             for channel in channels
         ],
+        defaults={"address_masked": "", "address_confirmed": False, "status": "sending"}
+        | {"detail": "", "tries": 0},
         ignore_conflicts=True,
     )
     rows = await ServiceAttempt.filter(delivery_id__in=list(plan))

@@ -25,6 +25,7 @@ from backend.storage.blobs import BlobStore, StoredBlob
 from backend.storage.service import get_file, register_file
 from backend.storage.sniff import FileKind
 from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Representation
+from service_of_process.bulk import update_rows
 from service_of_process.calendar import CalendarNotCovered, compute_deadline
 from service_of_process.consent import RESOURCE, consents_of
 from service_of_process.documents import (
@@ -434,8 +435,8 @@ async def refresh_services(
     if not changed:
         return deliveries
     rows = [d for d, _ in changed]
-    await ServiceDelivery.bulk_update(
-        rows, fields=["service_date", "service_rule", "service_evidence", "status"], using_db=conn
+    await update_rows(
+        conn, ServiceDelivery, ["service_date", "service_rule", "service_evidence", "status"], rows
     )
     await _deadlines(conn, rows, kinds_by_task)
     await audit.record_many(
