@@ -321,9 +321,11 @@ async def create_task(request: web.Request, *, body: TaskCreate) -> TaskOut:
     filing, _ = await _case(request, SERVE)
     settings = request.config_dict[SETTINGS]
     prepared: list[svc.PreparedDocument] = []
+    facts = None
     for doc in body.documents:
         if doc.template_fields is not None:
-            context = await svc.document_context(filing, doc.template_fields)
+            facts = facts or await svc.case_facts(filing)
+            context = await svc.document_context(filing, doc.template_fields, facts)
             prepared.append(
                 await svc.prepare_generated(request.config_dict[BLOBS], doc.kind, context)
             )

@@ -117,20 +117,62 @@ def utcnow() -> datetime:
 # ----------------------------------------------------------------------------- documents
 
 
-async def document_context(filing: Filing, body: dict[str, str]) -> DocumentContext:
-    court = await Court.get_or_none(code=filing.competent_court_code or filing.receiving_court_code)
-    cause = await CauseOfAction.get_or_none(code=filing.cause_code)
-    parties = await Party.filter(filing_id=filing.id).order_by("created_at", "id")
-    return DocumentContext(
+@dataclass(frozen=True)
+class CaseFacts:
+    """What every template document of a case prints about it: read once per batch of
+    documents, not once per document."""
+
+    court_name_zh: str
+    cause_zh: str
+    party_names: str
+
+
+async def case_facts(filing: Filing, conn: BaseDBAsyncClient | None = None) -> CaseFacts:
+    court_q = Court.filter(code=filing.competent_court_code or filing.receiving_court_code)
+    cause_q = CauseOfAction.filter(code=filing.cause_code)
+    parties_q = Party.filter(filing_id=filing.id).order_by("created_at", "id")
+    if conn is not None:
+        court_q, cause_q, parties_q = (
+            court_q.using_db(conn),
+            cause_q.using_db(conn),
+            parties_q.using_db(conn),
+        )
+    court, cause = await court_q.first(), await cause_q.first()
+    return CaseFacts(
         court_name_zh=court.name_zh if court else "",
-        case_number=filing.case_number or "",
         cause_zh=cause.name_zh if cause else filing.cause_code,
         # One document for every recipient of the task: it names the parties of the case.
-        recipient_name="、".join(p.name for p in parties),
+        party_names="、".join(p.name for p in await parties_q),
+    )
+
+
+async def document_context(
+    filing: Filing, body: dict[str, str], facts: CaseFacts | None = None
+) -> DocumentContext:
+    facts = facts or await case_facts(filing)
+    return DocumentContext(
+        court_name_zh=facts.court_name_zh,
+        case_number=filing.case_number or "",
+        cause_zh=facts.cause_zh,
+        recipient_name=facts.party_names,
         recipient_role_zh="当事人",
         issued_on=court_date(utcnow()),
         body=body,
     )
+
+
+async def prepare_documents(
+    blobs: BlobStore,
+    filing: Filing,
+    documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+    conn: BaseDBAsyncClient | None = None,
+) -> list[PreparedDocument]:
+    """Render and store template documents, reading the case once; call it before opening the
+    transaction that serves them (``serve_documents(..., prepared=...)``) so no transaction
+    stays open while PDFs render."""
+    facts = await case_facts(filing, conn)
+    contexts = [(kind, await document_context(filing, fields, facts)) for kind, fields in documents]
+    return list(await asyncio.gather(*(prepare_generated(blobs, k, ctx) for k, ctx in contexts)))
 
 
 async def prepare_generated(
@@ -332,11 +374,12 @@ async def serve_documents(
     actor: Actor,
     *,
     filing: Filing,
-    documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+    documents: Sequence[tuple[DocumentKind, dict[str, str]]] = (),
     origin: str,
     origin_key: str,
     recipients: Sequence[RecipientRef] | None = None,
     plan: Plan = DEFAULT_PLAN,
+    prepared: Sequence[PreparedDocument] | None = None,
 ) -> ServiceTask:
     """What other domains call inside their own transaction: generate the documents from their
     templates and serve them (by default to every party of the case), once per ``origin_key``.
@@ -344,15 +387,15 @@ async def serve_documents(
     e.g. filing registration: ``origin="filing", origin_key=f"filing:{id}:registered"`` with a
     summons and a notice of response; hearings: a hearing notice; mediation: the statement.
     The rendered PDFs are stored before the task row; if the caller's transaction rolls back
-    they stay as unreferenced content-addressed blobs, which is harmless.
+    they stay as unreferenced content-addressed blobs, which is harmless. A caller that can
+    render before opening its transaction passes ``prepared`` (from :func:`prepare_documents`)
+    instead of ``documents``; otherwise they are rendered here, the case read once.
     """
     existing = await ServiceTask.filter(origin_key=origin_key).using_db(conn).first()
     if existing is not None:
         return existing
-    prepared = []
-    for kind, fields in documents:
-        context = await document_context(filing, fields)
-        prepared.append(await prepare_generated(blobs, kind, context))
+    if prepared is None:
+        prepared = await prepare_documents(blobs, filing, documents, conn)
     if recipients is None:
         party_ids = (
             await Party.filter(filing_id=filing.id).using_db(conn).values_list("id", flat=True)
