@@ -36,7 +36,7 @@ from backend.db import Database, migrate
 from backend.errors import ServiceUnavailable
 from backend.http import edge_middleware, endpoint, on_response_prepare
 from backend.idempotency.middleware import idempotency_middleware
-from backend.jobs.queue import JobRegistry
+from backend.job_kinds import build_job_registry
 from backend.jobs.worker import Worker
 from backend.keys import load_keyring
 from backend.observability import Metrics
@@ -48,17 +48,14 @@ from backend.storage import routes as storage_routes
 from backend.storage.blobs import create_blob_store
 from filing import routes as filing_routes
 from filing.activity import CASE_ACTIVITY_SOURCES
-from filing.clock import register_jobs as register_filing_jobs
 from hearings import integrations as hearing_integrations
 from hearings import routes as hearing_routes
-from hearings.asynchronous import notify as async_hearing_jobs
 from hearings.asynchronous import routes as async_hearing_routes
 from hearings.mediation import routes as mediation_routes
 from identity import routes as identity_routes
 from miniapp_stub import pages as miniapp_pages
 from service_of_process import calendar_routes
 from service_of_process import integrations as service_integrations
-from service_of_process import jobs as service_jobs
 from service_of_process import routes as service_routes
 
 log = logging.getLogger("mobile_court.app")
@@ -199,6 +196,8 @@ async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
+        # What job handlers keep for the worker's lifetime (HTTP session, SMTP connections).
+        await app[JOBS].close()
 
 
 async def _audit_checkpoint_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -220,16 +219,6 @@ async def _audit_checkpoint_ctx(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def build_job_registry(settings: Settings) -> JobRegistry:
-    """Every job kind the product runs. The server and `mobile-court worker` both use this, so a
-    standalone worker never meets a kind it does not know (which it would bury as dead)."""
-    registry = JobRegistry()
-    register_filing_jobs(registry, settings)
-    service_jobs.register_jobs(registry, settings)
-    async_hearing_jobs.register_jobs(registry, settings)
-    return registry
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -35,7 +35,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from backend.app import build_job_registry
+    from backend.job_kinds import build_job_registry
     from backend.jobs.worker import run_worker_forever
     from backend.observability import configure_logging
 

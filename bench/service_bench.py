@@ -14,7 +14,8 @@ uploaded PDF) to all its parties with the plan ``[inapp, sms, email]`` — creat
 enqueues its fan-out job. The fake SMS gateway (``miniapp_stub.sms``, delivering at once) and an
 aiosmtpd SMTP server run in this process on loopback.
 
-Timed: ``--workers`` standalone workers (``python -m backend.cli worker``, ``--concurrency`` jobs
+Timed: ``--workers`` standalone workers (``backend.cli worker`` through
+``bench/counting_worker.py``, which counts their PostgreSQL statements; ``--concurrency`` jobs
 each) start; when ``--kill-at`` of the deliveries are served, the first worker is killed with
 SIGKILL and a new one started in its place; the clock stops when every delivery is served.
 
@@ -81,10 +82,8 @@ from service_of_process.service import (  # noqa: E402
 
 START, END = "<!-- service-bench:start -->", "<!-- service-bench:end -->"
 PG_ADMIN = os.environ.get("MC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-# BENCH_PROFILE=/path: the first worker runs under cProfile and writes its profile there.
-PROFILE = (
-    ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if "BENCH_PROFILE" in os.environ else []
-)
+# BENCH_PROFILE=/path: the workers run under cProfile and write /path.<pid> when they stop.
+PROFILE = "BENCH_PROFILE" in os.environ
 PDF = b"%PDF-1.7\n% notice of response\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"
 
 
@@ -235,14 +234,28 @@ async def seed(settings: Settings, cases: int, per_case: int) -> tuple[list[str]
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    counts = log.with_suffix(".statements")
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, *PROFILE, "-m", "backend.cli", "worker"],
+            [sys.executable, str(BENCH_DIR / "counting_worker.py"), str(counts)],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+def read_counts(folder: Path) -> int:
+    return sum(int(f.read_text() or 0) for f in folder.glob("*.statements"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process so far (``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def count(pg: asyncpg.Pool, sql: str) -> int:
@@ -296,6 +309,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         pg = await asyncpg.create_pool(url, min_size=1, max_size=2)
         served_sql = "SELECT count(*) FROM service_delivery WHERE status = 'served'"
         began = time.perf_counter()
+        bench_cpu0 = time.process_time()
+        load_start = os.getloadavg()[0]
+        worker_cpu = 0.0  # of the workers that are gone (the killed one)
         for i in range(args.workers):
             workers.append(start_worker(env, tmp / f"worker{i}.log"))
         killed_at: float | None = None
@@ -306,6 +322,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             elapsed = time.perf_counter() - began
             timeline.append((elapsed, served))
             if killed_at is None and served >= args.kill_at * total:
+                worker_cpu += cpu_seconds(workers[0].pid)
                 workers[0].send_signal(signal.SIGKILL)
                 workers[0].wait()
                 killed_at, served_at_kill = elapsed, served
@@ -319,6 +336,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             await asyncio.sleep(0.2)
         wall = time.perf_counter() - began
+        worker_cpu += sum(cpu_seconds(w.pid) for w in workers)
+        bench_cpu = time.process_time() - bench_cpu0
+        every = max(1, len(timeline) // 12)
+        print(
+            "served over time: "
+            + ", ".join(f"{t:.0f}s:{n}" for t, n in timeline[::every] + timeline[-1:]),
+            file=sys.stderr,
+        )
         print(f"served {total} in {wall:.1f} s", file=sys.stderr)
         checks = {
             "served_events": await count(
@@ -342,6 +367,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "deadlines": await count(pg, "SELECT count(*) FROM service_deadline"),
         }
         await pg.close()
+        # Every worker's last count (the killed one's is at most 0.5 s old: a slight undercount).
+        await asyncio.sleep(0.6)
+        statements = read_counts(tmp)
         sms_sent = len(sms_app[SMS_STATE].messages)
         emails = sum(mailbox.received.values())
         return {
@@ -356,6 +384,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "emails": emails,
             "email_duplicates": emails - len(mailbox.received),
             "sms": sms_sent,
+            "statements": statements,
+            "worker_cpu_s": worker_cpu,
+            "bench_cpu_s": bench_cpu,
+            "load": (load_start, os.getloadavg()[0]),
+            "timeline": [(round(t, 1), n) for t, n in timeline[::every] + timeline[-1:]],
             "checks": checks,
             "args": vars(args),
         }
@@ -363,10 +396,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for proc in workers:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for proc in workers:
+            try:
+                # Waiting in a thread: the fake gateways in this loop must keep answering
+                # while the workers shut down (closing their SMTP connections politely).
+                await asyncio.to_thread(proc.wait, 60 if PROFILE else 15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         smtp_server.close()
         await runner.cleanup()
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -425,6 +461,15 @@ def section(result: dict[str, Any]) -> str:
             f"| emails received / duplicates | {result['emails']} / "
             f"{result['email_duplicates']} (in flight at the kill: sent again, recorded once) |",
             f"| SMS accepted by the gateway | {result['sms']} |",
+            f"| workers' CPU (all workers, the killed one until the kill) | "
+            f"{result['worker_cpu_s']:.1f} s = **{1000 * result['worker_cpu_s'] / total:.2f} ms "
+            "per delivery** |",
+            f"| this process's CPU (fake SMS gateway, SMTP server, polling) | "
+            f"{result['bench_cpu_s']:.1f} s |",
+            f"| load average (1 min) at start / end | {result['load'][0]:.1f} / "
+            f"{result['load'][1]:.1f} |",
+            f"| PostgreSQL round trips (statements sent by the workers) | "
+            f"{result['statements']} = **{result['statements'] / total:.2f} per delivery** |",
             "",
             "Every delivery served exactly once in effect, none lost: "
             f"**{'yes' if ok else 'NO'}**.",

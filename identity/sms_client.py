@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -31,8 +33,32 @@ def _unavailable() -> ServiceUnavailable:
 class SmsClient:
     def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
         self._session = session
+        self.settings = settings
         self._base = settings.sms_base_url.rstrip("/")
         self._api_key = settings.sms_api_key
+
+    async def message_status(self, message_id: str) -> dict[str, Any]:
+        """The gateway's delivery report of one message (``GET /messages/{id}``): ``status``
+        queued / delivered / failed, ``delivered_at`` (epoch seconds), ``error_code``."""
+        try:
+            async with self._session.get(
+                f"{self._base}/messages/{quote(message_id, safe='')}",
+                headers={API_KEY_HEADER: self._api_key.get_secret_value()},
+            ) as response:
+                status, raw = response.status, await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("sms gateway unreachable: %s", type(exc).__name__)
+            raise _unavailable() from None
+        if status != 200:
+            log.warning("sms gateway report answered HTTP %d", status)
+            raise _unavailable()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise _unavailable() from None
+        if not isinstance(data, dict):
+            raise _unavailable()
+        return data
 
     async def send(self, phone: str, template: str, params: Mapping[str, str | int]) -> str:
         """Queue one message; its gateway message id."""

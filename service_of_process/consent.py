@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -146,6 +147,47 @@ async def record_consent(
     return consent
 
 
+async def consents_of(
+    conn: BaseDBAsyncClient | None,
+    cipher: FieldCipher,
+    recipients: Sequence[tuple[UUID, UUID | None, Party | None]],
+) -> list[ConsentView | None]:
+    """:func:`consent_of` for many ``(filing, account, party)`` at once: one query for all the
+    consent rows instead of one per recipient."""
+    accounts = {account for _, account, _ in recipients if account is not None}
+    latest: dict[tuple[UUID, UUID], ServiceConsent] = {}
+    if accounts:
+        query = ServiceConsent.filter(
+            filing_id__in={filing for filing, _, _ in recipients},
+            account_id__in=accounts,
+            withdrawn_at__isnull=True,
+        ).order_by("created_at", "id")
+        if conn is not None:
+            query = query.using_db(conn)
+        for row in await query:
+            latest[(row.filing_id, row.account_id)] = row  # the newest wins
+    return [
+        _view(cipher, latest.get((filing, account)) if account is not None else None, party)
+        for filing, account, party in recipients
+    ]
+
+
+def _view(
+    cipher: FieldCipher, row: ServiceConsent | None, party: Party | None
+) -> ConsentView | None:
+    if row is not None:
+        addresses: dict[str, str] = {}
+        if row.addresses_enc is not None:
+            addresses = json.loads(cipher.decrypt(row.addresses_enc, context=ADDRESS_CONTEXT))
+        return ConsentView(ConsentBasis(row.basis), addresses, dict(row.addresses_masked))
+    if party is not None and (given := pleading_address(party)) is not None:
+        channel, address = given
+        return ConsentView(
+            ConsentBasis.PLEADINGS, {channel: address}, {channel: mask_address(channel, address)}
+        )
+    return None
+
+
 async def consent_of(
     conn: BaseDBAsyncClient | None,
     cipher: FieldCipher,
@@ -154,6 +196,7 @@ async def consent_of(
     party: Party | None,
 ) -> ConsentView | None:
     """The recipient's consent in this case, or None."""
+    row = None
     if account_id is not None:
         query = ServiceConsent.filter(
             filing_id=filing_id, account_id=account_id, withdrawn_at__isnull=True
@@ -161,14 +204,4 @@ async def consent_of(
         if conn is not None:
             query = query.using_db(conn)
         row = await query.first()
-        if row is not None:
-            addresses: dict[str, str] = {}
-            if row.addresses_enc is not None:
-                addresses = json.loads(cipher.decrypt(row.addresses_enc, context=ADDRESS_CONTEXT))
-            return ConsentView(ConsentBasis(row.basis), addresses, dict(row.addresses_masked))
-    if party is not None and (given := pleading_address(party)) is not None:
-        channel, address = given
-        return ConsentView(
-            ConsentBasis.PLEADINGS, {channel: address}, {channel: mask_address(channel, address)}
-        )
-    return None
+    return _view(cipher, row, party)

@@ -1,18 +1,27 @@
-"""Delivery on the durable job system.
+"""Delivery on the durable job system, in batches.
 
 - ``service.fan_out {task_id}``: one transaction marks the task fanned out and enqueues one
-  ``service.deliver`` per delivery; a re-run (crash after commit, before the job was marked
-  done) finds the mark and does nothing, a crash before commit leaves nothing behind.
-- ``service.deliver {delivery_id, stage}``: schedules the stage's escalation check, then sends
-  every channel of the stage at once. Each channel's attempt is a row unique per (delivery,
-  channel), written before the gateway call and settled after it, so a re-run never records a
-  second attempt or receipt; a failing gateway fails only its own attempt, which is retried with
-  the job's backoff while the other channels' results are already committed.
+  ``service.deliver`` per batch of up to ``DELIVERY_BATCH`` deliveries; a re-run (crash after
+  commit, before the job was marked done) finds the mark and does nothing, a crash before
+  commit leaves nothing behind.
+- ``service.deliver {delivery_ids, stage}``: schedules the stage's escalation check, then sends
+  every channel of the stage to every delivery of the batch, the gateways called concurrently
+  (bounded per process). Reads are one query per table for the whole batch. Each channel's
+  attempt is a row unique per (delivery, channel), written before the gateway call and settled
+  after it, so a re-run never records a second attempt or receipt. The batch settles in one
+  transaction: attempt rows, service dates, deadlines and one ``service.served`` audit event
+  per served delivery. A failing gateway fails only its own attempts, retried with the job's
+  backoff while the rest of the batch is already committed (and skipped on the re-run).
 - ``service.report {attempt_id}``: polls the SMS gateway's delivery report until it has one.
-- ``service.escalate {delivery_id, stage}``: not effective in time → the next stage; after the
-  last stage → the plan's fallback (postal task, or public notice deemed served 30 days later).
+- ``service.escalate {delivery_ids, stage}``: those not effective in time → the next stage;
+  after the last stage → the plan's fallback (postal task, or public notice deemed served 30
+  days later, 60 for a recipient abroad).
 
-Handlers build their clients from the settings (a worker process has no web application).
+Payloads of the earlier one-delivery form (``delivery_id``) are still accepted.
+
+Handlers build their clients from the settings (a worker process has no web application) and
+keep them for the process's lifetime: one HTTP session, pooled SMTP connections, the cipher
+and the audit log, closed through the registry (``JobRegistry.on_close``).
 """
 
 from __future__ import annotations
@@ -20,12 +29,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import aiohttp
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import AuditLog
@@ -37,13 +48,15 @@ from backend.settings import Settings
 from filing.models import Party
 from identity.models import PhoneBinding, WeChatIdentity
 from identity.phone import PHONE_CONTEXT, mask_phone
+from service_of_process.bulk import insert_rows, update_rows
 from service_of_process.channels import (
     GatewayRefused,
     Gateways,
     GatewayUnavailable,
     Notice,
+    Report,
 )
-from service_of_process.consent import RESOURCE, ConsentView, consent_of, mask_address
+from service_of_process.consent import RESOURCE, ConsentView, consents_of, mask_address
 from service_of_process.models import (
     AttemptStatus,
     Channel,
@@ -60,13 +73,20 @@ from service_of_process.service import (
     JOB_FAN_OUT,
     JOB_REPORT,
     Fallback,
-    refresh_service,
+    refresh_services,
     utcnow,
 )
 
 log = logging.getLogger("mobile_court.service.jobs")
 REPORT_POLL_S = 30
 SETTLED = frozenset({AttemptStatus.DELIVERED, AttemptStatus.FAILED, AttemptStatus.SKIPPED})
+# Deliveries per deliver job: large enough that the per-job costs (claim, escalation job,
+# settle transaction, audit head lock) are shared by many documents, small enough that a
+# crashed batch re-sends little and several batches keep both workers busy.
+DELIVERY_BATCH = 50
+# Gateway calls in flight per process, over all its jobs.
+SEND_CONCURRENCY = 32
+GATEWAY_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 
 
 def link_url(settings: Settings, link_id: str) -> str:
@@ -74,11 +94,30 @@ def link_url(settings: Settings, link_id: str) -> str:
 
 
 @dataclass
+class _Send:
+    """One attempt of the batch to send, and what came of it."""
+
+    delivery: ServiceDelivery
+    attempt: ServiceAttempt
+    address: str = ""
+    report: Report | None = None
+    error: BaseException | None = None
+
+
+@dataclass
 class ServiceRuntime:
-    """What the handlers share in one process; the key ring is read on first use."""
+    """What the handlers share in one process: key material, cipher and audit log built once,
+    and the gateways (one HTTP session, pooled SMTP connections) opened on first use in the
+    running loop and kept until the registry is closed."""
 
     settings: Settings
     _keyring: KeyRing | None = field(default=None, repr=False)
+    _cipher: FieldCipher | None = field(default=None, repr=False)
+    _audit: AuditLog | None = field(default=None, repr=False)
+    _session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    _gateways: Gateways | None = field(default=None, repr=False)
+    _slots: asyncio.Semaphore | None = field(default=None, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
 
     @property
     def keyring(self) -> KeyRing:
@@ -88,11 +127,33 @@ class ServiceRuntime:
 
     @property
     def cipher(self) -> FieldCipher:
-        return FieldCipher(self.keyring.field_key)
+        if self._cipher is None:
+            self._cipher = FieldCipher(self.keyring.field_key)
+        return self._cipher
 
     @property
     def audit(self) -> AuditLog:
-        return AuditLog(self.keyring.server_key)
+        if self._audit is None:
+            self._audit = AuditLog(self.keyring.server_key)
+        return self._audit
+
+    def gateways(self) -> tuple[Gateways, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if self._gateways is None or self._slots is None or self._loop is not loop:
+            # (A new loop — a test's — gets its own: sessions are bound to their loop.)
+            self._session = aiohttp.ClientSession(timeout=GATEWAY_TIMEOUT)
+            self._gateways = Gateways.create(self._session, self.settings)
+            self._slots = asyncio.Semaphore(SEND_CONCURRENCY)
+            self._loop = loop
+        return self._gateways, self._slots
+
+    async def close(self) -> None:
+        gateways, session = self._gateways, self._session
+        self._gateways = self._session = self._slots = self._loop = None
+        if gateways is not None:
+            await gateways.close()
+        if session is not None:
+            await session.close()
 
     # ------------------------------------------------------------------ fan-out
 
@@ -106,181 +167,263 @@ class ServiceRuntime:
             )
             if not marked:
                 return  # fanned out by an earlier run
-            deliveries = (
-                await ServiceDelivery.filter(task_id=task_id, account_id__isnull=False)
+            deliveries = [
+                str(d)
+                for d in await ServiceDelivery.filter(task_id=task_id, account_id__isnull=False)
                 .using_db(conn)
+                .order_by("id")
                 .values_list("id", flat=True)
-            )
-            for delivery_id in deliveries:
-                await enqueue(conn, JOB_DELIVER, {"delivery_id": str(delivery_id), "stage": 0})
+            ]
+            for start in range(0, len(deliveries), DELIVERY_BATCH):
+                batch = deliveries[start : start + DELIVERY_BATCH]
+                await enqueue(conn, JOB_DELIVER, {"delivery_ids": batch, "stage": 0})
 
     # ------------------------------------------------------------------ delivery
 
     async def deliver(self, payload: dict[str, Any], ctx: JobContext) -> None:
-        delivery_id = _uuid(payload, "delivery_id")
+        ids = _uuids(payload)
         stage = int(payload.get("stage", 0))
-        delivery = await ServiceDelivery.get_or_none(id=delivery_id)
-        if delivery is None:
-            raise PermanentJobError("the delivery no longer exists")
-        task = await ServiceTask.get(id=delivery.task_id)  # type: ignore[attr-defined]
-        if delivery.status == DeliveryStatus.PENDING.value:
-            async with in_transaction() as conn:
+        deliveries = await ServiceDelivery.filter(id__in=ids).order_by("id")
+        if not deliveries:
+            raise PermanentJobError("the deliveries no longer exist")
+        task_ids = {d.task_id for d in deliveries}  # type: ignore[attr-defined]
+        tasks = {t.id: t for t in await ServiceTask.filter(id__in=task_ids)}
+        titles: dict[UUID, list[str]] = {t: [] for t in task_ids}
+        kinds: dict[UUID, list[str]] = {t: [] for t in task_ids}
+        for task_id, title, kind in (
+            await ServiceDocument.filter(task_id__in=task_ids)
+            .order_by("position")
+            .values_list("task_id", "title_zh", "kind")
+        ):
+            titles[task_id].append(str(title))
+            kinds[task_id].append(str(kind))
+        await self._schedule_escalation(deliveries, tasks, stage, payload, ctx)
+
+        party_ids = [d.party_id for d in deliveries if d.party_id is not None]
+        parties = {p.id: p for p in await Party.filter(id__in=party_ids)} if party_ids else {}
+        consents = await consents_of(
+            None,
+            self.cipher,
+            [
+                (d.filing_id, d.account_id, parties.get(d.party_id) if d.party_id else None)
+                for d in deliveries
+            ],
+        )
+        consent_of = {d.id: c for d, c in zip(deliveries, consents, strict=True)}
+        plan: dict[UUID, list[Channel]] = {}
+        for d in deliveries:
+            task = tasks[d.task_id]  # type: ignore[attr-defined]
+            if d.consent_basis is None:
+                plan[d.id] = [Channel.INAPP]  # no consent: the in-app notice only (Art. 29)
+            else:
+                plan[d.id] = [Channel(c) for c in task.plan[stage]]
+        attempts = await _attempts_of(plan, stage)
+
+        sends: list[_Send] = []
+        skipped: list[ServiceAttempt] = []
+        reports: list[ServiceAttempt] = []
+        wanted: list[tuple[ServiceDelivery, ServiceAttempt]] = []
+        for d in deliveries:
+            for channel in plan[d.id]:
+                attempt = attempts[(d.id, channel.value)]
+                if attempt.status in SETTLED:
+                    continue
+                if attempt.status == AttemptStatus.SENT:
+                    reports.append(attempt)
+                else:
+                    wanted.append((d, attempt))
+        targets = await self._addresses(wanted, consent_of)
+        for (d, attempt), target in zip(wanted, targets, strict=True):
+            if target is None:
+                attempt.status = AttemptStatus.SKIPPED.value
+                attempt.detail = "no address for this channel"
+                skipped.append(attempt)
+                continue
+            address, confirmed, masked = target
+            attempt.address_masked, attempt.address_confirmed = masked, confirmed
+            attempt.tries += 1
+            sends.append(_Send(d, attempt, address))
+        if sends:
+            # The try is on record before the gateway call (one statement for the batch).
+            await update_rows(
+                None,
+                ServiceAttempt,
+                ["address_masked", "address_confirmed", "tries"],
+                [s.attempt for s in sends],
+            )
+            gateways, slots = self.gateways()
+            await asyncio.gather(*(self._send(gateways, slots, tasks, titles, s) for s in sends))
+        failure = await self._settle_batch(sends, skipped, reports, kinds, ctx)
+        if failure is not None:
+            # Only the failed channels run again: the settled ones are skipped on the re-run.
+            raise failure
+
+    async def _schedule_escalation(
+        self,
+        deliveries: Sequence[ServiceDelivery],
+        tasks: dict[UUID, ServiceTask],
+        stage: int,
+        payload: dict[str, Any],
+        ctx: JobContext,
+    ) -> None:
+        pending: dict[UUID, list[str]] = {}
+        for d in deliveries:
+            if d.status == DeliveryStatus.PENDING.value:
+                pending.setdefault(d.task_id, []).append(str(d.id))  # type: ignore[attr-defined]
+        if not pending:
+            return
+        async with in_transaction() as conn:
+            for task_id, ids in pending.items():
+                if "delivery_id" in payload:  # the earlier one-delivery form keeps its key
+                    key = f"svc-esc:{ids[0]}:{stage}"
+                else:
+                    # Stable across re-runs of this job: its batch never changes.
+                    key = f"svc-esc:j{ctx.job_id}:{task_id}"
                 await enqueue(
                     conn,
                     JOB_ESCALATE,
-                    {"delivery_id": str(delivery.id), "stage": stage},
-                    run_at=utcnow() + timedelta(seconds=task.escalate_after_s),
-                    dedupe_key=f"svc-esc:{delivery.id}:{stage}",
+                    {"delivery_ids": ids, "stage": stage},
+                    run_at=utcnow() + timedelta(seconds=tasks[task_id].escalate_after_s),
+                    dedupe_key=key,
                 )
-        party = await Party.get_or_none(id=delivery.party_id) if delivery.party_id else None
-        consent = await consent_of(
-            None, self.cipher, delivery.filing_id, delivery.account_id, party
-        )
-        if delivery.consent_basis is None:
-            channels = [Channel.INAPP]  # no consent: the in-app notice only (Art. 29)
-        else:
-            channels = [Channel(c) for c in task.plan[stage]]
-        titles = tuple(
-            str(title)
-            for title in await ServiceDocument.filter(task_id=task.id)
-            .order_by("position")
-            .values_list("title_zh", flat=True)
-        )
-        timeout = aiohttp.ClientTimeout(total=15, connect=5)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            gateways = Gateways.create(session, self.settings)
-            attempts = await _attempts_of(delivery.id, channels, stage)
-            outcomes = await asyncio.gather(
-                *(
-                    self._attempt(
-                        gateways, task, delivery, consent, attempts[channel.value], titles, ctx
-                    )
-                    for channel in channels
-                ),
-                return_exceptions=True,
-            )
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if failures:
-            # Only the failed channels run again: the settled ones are skipped on the re-run.
-            raise failures[0]
 
-    async def _attempt(
+    async def _addresses(
+        self,
+        wanted: Sequence[tuple[ServiceDelivery, ServiceAttempt]],
+        consents: dict[UUID, ConsentView | None],
+    ) -> list[tuple[str, bool, str] | None]:
+        """(address, given or confirmed by the recipient, masked) or None, per attempt; the
+        bound phones and WeChat links of the batch read in one query each, when needed."""
+
+        def given(d: ServiceDelivery, channel: str) -> str | None:
+            consent = consents.get(d.id)
+            return consent.addresses.get(channel) if consent is not None else None
+
+        def accounts_needing(channel: Channel) -> list[UUID]:
+            return [
+                d.account_id
+                for d, a in wanted
+                if a.channel == channel.value
+                and given(d, a.channel) is None
+                and d.account_id is not None
+            ]
+
+        phones: dict[UUID, bytes] = {}
+        if needed := accounts_needing(Channel.SMS):
+            for binding in await PhoneBinding.filter(account_id__in=needed):
+                phones[binding.account_id] = binding.phone_enc  # type: ignore[attr-defined]
+        openids: dict[UUID, str] = {}
+        if needed := accounts_needing(Channel.WECHAT):
+            for link in await WeChatIdentity.filter(
+                account_id__in=needed, appid=self.settings.wechat_appid
+            ):
+                openids[link.account_id] = link.openid  # type: ignore[attr-defined]
+        out: list[tuple[str, bool, str] | None] = []
+        for d, attempt in wanted:
+            channel = Channel(attempt.channel)
+            address = given(d, channel.value)
+            if address is not None:
+                out.append((address, True, mask_address(channel.value, address)))
+            elif channel == Channel.INAPP:
+                out.append(("", False, mask_address(channel.value, "")))
+            elif channel == Channel.SMS and d.account_id in phones:
+                phone = self.cipher.decrypt(phones[d.account_id], context=PHONE_CONTEXT)
+                out.append((phone, False, mask_phone(phone)))
+            elif channel == Channel.WECHAT and d.account_id in openids:
+                openid = openids[d.account_id]
+                out.append((openid, False, "WeChat " + openid[:4] + "***"))
+            else:
+                out.append(None)
+        return out
+
+    async def _send(
         self,
         gateways: Gateways,
-        task: ServiceTask,
-        delivery: ServiceDelivery,
-        consent: ConsentView | None,
-        attempt: ServiceAttempt,
-        titles: tuple[str, ...],
-        ctx: JobContext,
+        slots: asyncio.Semaphore,
+        tasks: dict[UUID, ServiceTask],
+        titles: dict[UUID, list[str]],
+        send: _Send,
     ) -> None:
-        channel = Channel(attempt.channel)
-        if attempt.status in SETTLED:
-            return
-        if attempt.status == AttemptStatus.SENT:
-            await self._expect_report(attempt)
-            return
-        target = await self._address(delivery, consent, channel)
-        if target is None:
-            await ServiceAttempt.filter(id=attempt.id).update(
-                status=AttemptStatus.SKIPPED.value, detail="no address for this channel"
-            )
-            return
-        address, confirmed, masked = target
-        await ServiceAttempt.filter(id=attempt.id).update(
-            address_masked=masked, address_confirmed=confirmed, tries=attempt.tries + 1
-        )
+        task = tasks[send.delivery.task_id]  # type: ignore[attr-defined]
         notice = Notice(
-            attempt_id=str(attempt.id),
+            attempt_id=str(send.attempt.id),
             court_name_zh=task.court_name_zh,
             case_number=task.case_number,
-            titles_zh=titles,
-            link=link_url(self.settings, attempt.link_id or ""),
+            titles_zh=tuple(titles[task.id]),
+            link=link_url(self.settings, send.attempt.link_id or ""),
         )
         try:
-            report = await gateways.of(channel).send(address, notice)
-        except GatewayRefused as exc:
-            await self._settle(attempt.id, AttemptStatus.FAILED, f"refused: {exc}"[:300])
-            return
-        except GatewayUnavailable as exc:
-            if ctx.is_last_attempt:
-                await self._settle(attempt.id, AttemptStatus.FAILED, f"gave up: {exc}"[:300])
-                return
-            await ServiceAttempt.filter(id=attempt.id).update(detail=f"retrying: {exc}"[:300])
-            raise
-        await self._settle(
-            attempt.id,
-            report.status,
-            report.detail,
-            message_id=report.message_id,
-            delivered_at=report.delivered_at,
-        )
-        if report.status == AttemptStatus.SENT:
-            await self._expect_report(attempt)
+            async with slots:
+                send.report = await gateways.of(Channel(send.attempt.channel)).send(
+                    send.address, notice
+                )
+        except Exception as exc:
+            send.error = exc
 
-    async def _address(
-        self, delivery: ServiceDelivery, consent: ConsentView | None, channel: Channel
-    ) -> tuple[str, bool, str] | None:
-        """(address, given or confirmed by the recipient, masked) or None."""
-        given = consent.addresses if consent is not None else {}
-        if channel.value in given:
-            address = given[channel.value]
-            return address, True, mask_address(channel.value, address)
-        if channel == Channel.INAPP:
-            return "", False, mask_address(channel.value, "")
-        if channel == Channel.SMS:
-            binding = await PhoneBinding.get_or_none(account_id=delivery.account_id)
-            if binding is None:
-                return None
-            phone = self.cipher.decrypt(binding.phone_enc, context=PHONE_CONTEXT)
-            return phone, False, mask_phone(phone)
-        if channel == Channel.WECHAT:
-            link = await WeChatIdentity.get_or_none(
-                account_id=delivery.account_id, appid=self.settings.wechat_appid
-            )
-            if link is None:
-                return None
-            return link.openid, False, "WeChat " + link.openid[:4] + "***"
-        return None
-
-    async def _settle(
+    async def _settle_batch(
         self,
-        attempt_id: UUID,
-        status: AttemptStatus,
-        detail: str,
-        *,
-        message_id: str | None = None,
-        delivered_at: Any = None,
-    ) -> None:
+        sends: Sequence[_Send],
+        skipped: Sequence[ServiceAttempt],
+        reports: Sequence[ServiceAttempt],
+        kinds: dict[UUID, list[str]],
+        ctx: JobContext,
+    ) -> BaseException | None:
+        """Record every outcome of the batch in one transaction; the first retryable failure
+        (to raise once the rest is committed) or None."""
+        now = utcnow()
+        failure: BaseException | None = None
+        settled: list[ServiceAttempt] = list(skipped)
+        served: set[UUID] = set()
+        expect = list(reports)
+        for send in sends:
+            attempt, exc = send.attempt, send.error
+            if send.report is not None:
+                report = send.report
+                attempt.status = report.status.value
+                attempt.detail = report.detail
+                attempt.gateway_message_id = report.message_id or attempt.gateway_message_id
+                attempt.delivered_at = report.delivered_at or attempt.delivered_at
+                if report.status == AttemptStatus.SENT:
+                    expect.append(attempt)
+                # Only arrival at an address the recipient gave can fix the service date
+                # (Art. 31); other arrivals are logged evidence and need no recomputation.
+                if (
+                    report.status == AttemptStatus.DELIVERED
+                    and attempt.address_confirmed
+                    and attempt.channel in EFFECTIVE_CHANNELS
+                ):
+                    served.add(send.delivery.id)
+            elif isinstance(exc, GatewayRefused):
+                attempt.status, attempt.detail = AttemptStatus.FAILED.value, f"refused: {exc}"
+            elif isinstance(exc, GatewayUnavailable) and ctx.is_last_attempt:
+                attempt.status, attempt.detail = AttemptStatus.FAILED.value, f"gave up: {exc}"
+            elif isinstance(exc, GatewayUnavailable):
+                attempt.detail = f"retrying: {exc}"
+                failure = failure or exc
+            else:
+                failure = failure or exc
+                continue
+            attempt.detail = attempt.detail[:300]
+            if attempt.status != AttemptStatus.SENDING:
+                attempt.sent_at = attempt.sent_at or now
+            settled.append(attempt)
+        if not settled and not expect:
+            return failure
         async with in_transaction() as conn:
-            attempt = await ServiceAttempt.filter(id=attempt_id).using_db(conn).get()
-            attempt.status = status.value
-            attempt.detail = detail
-            attempt.gateway_message_id = message_id or attempt.gateway_message_id
-            attempt.sent_at = attempt.sent_at or utcnow()
-            attempt.delivered_at = delivered_at or attempt.delivered_at
-            await attempt.save(
-                using_db=conn,
-                update_fields=["status", "detail", "gateway_message_id", "sent_at", "delivered_at"],
-            )
-            # Only arrival at an address the recipient gave can fix the service date (Art. 31);
-            # other arrivals are logged evidence, and need no recomputation.
-            if (
-                status == AttemptStatus.DELIVERED
-                and attempt.address_confirmed
-                and attempt.channel in EFFECTIVE_CHANNELS
-            ):
-                await refresh_service(conn, self.audit, attempt.delivery_id)  # type: ignore[attr-defined]
-
-    async def _expect_report(self, attempt: ServiceAttempt) -> None:
-        async with in_transaction() as conn:
-            await enqueue(
-                conn,
-                JOB_REPORT,
-                {"attempt_id": str(attempt.id)},
-                run_at=utcnow() + timedelta(seconds=REPORT_POLL_S),
-                dedupe_key=f"svc-rep:{attempt.id}",
-            )
+            if settled:
+                await update_rows(
+                    conn,
+                    ServiceAttempt,
+                    ["status", "detail", "gateway_message_id", "sent_at", "delivered_at"],
+                    settled,
+                )
+            for attempt in expect:
+                await _expect_report(conn, attempt)
+            if served:
+                await refresh_services(
+                    conn, self.audit, sorted(served, key=str), kinds_by_task=kinds
+                )
+        return failure
 
     async def report(self, payload: dict[str, Any], ctx: JobContext) -> None:
         attempt = await ServiceAttempt.get_or_none(id=_uuid(payload, "attempt_id"))
@@ -288,106 +431,155 @@ class ServiceRuntime:
             raise PermanentJobError("the attempt no longer exists")
         if attempt.status != AttemptStatus.SENT or attempt.gateway_message_id is None:
             return
-        async with aiohttp.ClientSession() as session:
-            gateway = Gateways.create(session, self.settings).of(Channel(attempt.channel))
-            result = await gateway.report(attempt.gateway_message_id)
+        gateways, _ = self.gateways()
+        result = await gateways.of(Channel(attempt.channel)).report(attempt.gateway_message_id)
         if result.status == AttemptStatus.SENT:
             if ctx.is_last_attempt:
                 await ServiceAttempt.filter(id=attempt.id).update(detail="no delivery report")
                 return
             raise GatewayUnavailable("no delivery report yet")
-        await self._settle(
-            attempt.id,
-            result.status,
-            result.detail,
-            message_id=attempt.gateway_message_id,
-            delivered_at=result.delivered_at,
-        )
+        attempt.status, attempt.detail = result.status.value, result.detail
+        attempt.delivered_at = result.delivered_at or attempt.delivered_at
+        attempt.sent_at = attempt.sent_at or utcnow()
+        async with in_transaction() as conn:
+            await attempt.save(
+                using_db=conn, update_fields=["status", "detail", "sent_at", "delivered_at"]
+            )
+            if (
+                result.status == AttemptStatus.DELIVERED
+                and attempt.address_confirmed
+                and attempt.channel in EFFECTIVE_CHANNELS
+            ):
+                await refresh_services(conn, self.audit, [attempt.delivery_id])  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ escalation
 
     async def escalate(self, payload: dict[str, Any], ctx: JobContext) -> None:
-        delivery_id = _uuid(payload, "delivery_id")
+        ids = _uuids(payload)
         stage = int(payload.get("stage", 0))
         async with in_transaction() as conn:
-            delivery = (
-                await ServiceDelivery.filter(id=delivery_id)
+            deliveries = [
+                d
+                for d in await ServiceDelivery.filter(id__in=ids)
                 .using_db(conn)
+                .order_by("id")
                 .select_for_update()
-                .first()
-            )
-            if delivery is None or delivery.status != DeliveryStatus.PENDING.value:
+                # Not effective in time, and not moved on by an earlier run.
+                if d.status == DeliveryStatus.PENDING.value and d.stage == stage
+            ]
+            if not deliveries:
                 return
-            if delivery.stage != stage:
-                return  # an earlier run already moved on
-            task = await ServiceTask.filter(id=delivery.task_id).using_db(conn).get()  # type: ignore[attr-defined]
-            audit, actor = self.audit, Actor.system("service")
-            if stage + 1 < len(task.plan):
-                delivery.stage = stage + 1
-                await delivery.save(using_db=conn, update_fields=["stage"])
+            task_ids = {d.task_id for d in deliveries}  # type: ignore[attr-defined]
+            tasks = {t.id: t for t in await ServiceTask.filter(id__in=task_ids).using_db(conn)}
+            moved: dict[UUID, list[ServiceDelivery]] = {}
+            fallen: list[ServiceDelivery] = []
+            for d in deliveries:
+                if stage + 1 < len(tasks[d.task_id].plan):  # type: ignore[attr-defined]
+                    moved.setdefault(d.task_id, []).append(d)  # type: ignore[attr-defined]
+                else:
+                    fallen.append(d)
+            events: list[tuple[str, str, str | None, dict[str, Any]]] = []
+            now = utcnow()
+            for task_id, group in moved.items():
+                await (
+                    ServiceDelivery.filter(id__in=[d.id for d in group])
+                    .using_db(conn)
+                    .update(stage=stage + 1)
+                )
+                one = len(group) == 1 and "delivery_id" in payload
                 await enqueue(
                     conn,
                     JOB_DELIVER,
-                    {"delivery_id": str(delivery.id), "stage": stage + 1},
-                    dedupe_key=f"svc-dlv:{delivery.id}:{stage + 1}",
+                    {"delivery_ids": [str(d.id) for d in group], "stage": stage + 1},
+                    dedupe_key=(
+                        f"svc-dlv:{group[0].id}:{stage + 1}"
+                        if one
+                        else f"svc-dlv:j{ctx.job_id}:{task_id}"
+                    ),
                 )
-                await audit.record(
-                    conn,
-                    actor,
-                    "service.escalate",
-                    RESOURCE,
-                    str(delivery.filing_id),
-                    {"delivery_id": str(delivery.id), "stage": stage + 1},
+                events += [
+                    (
+                        "service.escalate",
+                        RESOURCE,
+                        str(d.filing_id),
+                        {"delivery_id": str(d.id), "stage": stage + 1},
+                    )
+                    for d in group
+                ]
+            published = []
+            for d in fallen:
+                task = tasks[d.task_id]  # type: ignore[attr-defined]
+                if task.fallback == Fallback.PUBLIC_NOTICE.value:
+                    d.status, d.published_at = DeliveryStatus.PUBLIC_NOTICE.value, now
+                    published.append(d.id)
+                else:
+                    d.status, d.postal_required_at = DeliveryStatus.POSTAL.value, now
+                    d.postal_reason = "plan_exhausted"
+                events.append(
+                    (
+                        "service.fallback",
+                        RESOURCE,
+                        str(d.filing_id),
+                        {"delivery_id": str(d.id), "fallback": task.fallback},
+                    )
                 )
-                return
-            now = utcnow()
-            if task.fallback == Fallback.PUBLIC_NOTICE.value:
-                delivery.status = DeliveryStatus.PUBLIC_NOTICE.value
-                delivery.published_at = now
-                fields = ["status", "published_at"]
-            else:
-                delivery.status = DeliveryStatus.POSTAL.value
-                delivery.postal_required_at = now
-                delivery.postal_reason = "plan_exhausted"
-                fields = ["status", "postal_required_at", "postal_reason"]
-            await delivery.save(using_db=conn, update_fields=fields)
-            await audit.record(
-                conn,
-                actor,
-                "service.fallback",
-                RESOURCE,
-                str(delivery.filing_id),
-                {"delivery_id": str(delivery.id), "fallback": task.fallback},
-            )
-            if task.fallback == Fallback.PUBLIC_NOTICE.value:
-                await refresh_service(conn, audit, delivery.id)
+            if fallen:
+                await ServiceDelivery.bulk_update(
+                    fallen,
+                    fields=["status", "published_at", "postal_required_at", "postal_reason"],
+                    using_db=conn,
+                )
+            await self.audit.record_many(conn, Actor.system("service"), events)
+            if published:
+                # Deemed served 30 days after publication (60 abroad), deadlines from then.
+                await refresh_services(conn, self.audit, published)
 
 
 async def _attempts_of(
-    delivery_id: UUID, channels: list[Channel], stage: int
-) -> dict[str, ServiceAttempt]:
-    """The delivery's attempt row for each channel, created where missing: one INSERT that skips
-    the rows an earlier run already wrote (unique per delivery and channel), then one SELECT,
-    instead of a get-or-create transaction per channel."""
+    plan: dict[UUID, list[Channel]], stage: int
+) -> dict[tuple[UUID, str], ServiceAttempt]:
+    """The attempt row of each (delivery, channel) of the batch, created where missing: one
+    INSERT that skips the rows an earlier run already wrote (unique per delivery and channel),
+    then one SELECT."""
     now = utcnow()
-    await ServiceAttempt.bulk_create(
+    await insert_rows(
+        None,
+        ServiceAttempt,
+        ["id", "delivery_id", "channel", "stage", "created_at", "link_id"],
         [
-            ServiceAttempt(
-                id=uuid4(),
-                delivery_id=delivery_id,
-                channel=channel.value,
-                stage=stage,
-                created_at=now,
-                link_id=secrets.token_urlsafe(12),
-            )
+            (uuid4(), delivery_id, channel.value, stage, now, secrets.token_urlsafe(12))
+            for delivery_id, channels in plan.items()
             for channel in channels
         ],
+        defaults={"address_masked": "", "address_confirmed": False, "status": "sending"}
+        | {"detail": "", "tries": 0},
         ignore_conflicts=True,
     )
-    rows = await ServiceAttempt.filter(
-        delivery_id=delivery_id, channel__in=[c.value for c in channels]
+    rows = await ServiceAttempt.filter(delivery_id__in=list(plan))
+    return {(row.delivery_id, row.channel): row for row in rows}  # type: ignore[attr-defined]
+
+
+async def _expect_report(conn: BaseDBAsyncClient, attempt: ServiceAttempt) -> None:
+    await enqueue(
+        conn,
+        JOB_REPORT,
+        {"attempt_id": str(attempt.id)},
+        run_at=utcnow() + timedelta(seconds=REPORT_POLL_S),
+        dedupe_key=f"svc-rep:{attempt.id}",
     )
-    return {row.channel: row for row in rows}
+
+
+def _uuids(payload: dict[str, Any]) -> list[UUID]:
+    """The deliveries of a batch payload, or of the earlier one-delivery form."""
+    if "delivery_id" in payload:
+        return [_uuid(payload, "delivery_id")]
+    raw = payload.get("delivery_ids")
+    if not isinstance(raw, list) or not raw:
+        raise PermanentJobError("payload needs delivery_ids")
+    try:
+        return [UUID(str(item)) for item in raw]
+    except ValueError:
+        raise PermanentJobError("payload needs valid delivery_ids") from None
 
 
 def _uuid(payload: dict[str, Any], key: str) -> UUID:
@@ -399,6 +591,7 @@ def _uuid(payload: dict[str, Any], key: str) -> UUID:
 
 def register_jobs(registry: JobRegistry, settings: Settings) -> None:
     runtime = ServiceRuntime(settings)
+    registry.on_close(runtime.close)
     registry.register(JOB_FAN_OUT, runtime.fan_out)
     registry.register(JOB_DELIVER, runtime.deliver)
     registry.register(JOB_REPORT, runtime.report)

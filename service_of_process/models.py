@@ -128,6 +128,9 @@ class ServiceDelivery(Model):
     recipient_name = fields.CharField(max_length=200)
     recipient_role = fields.CharField(max_length=16)
     consent_basis = fields.CharField(max_length=32, null=True)
+    # The recipient has no domicile in the PRC (as the clerk recorded it when serving): the
+    # longer periods of CPL Art. 285–286 and 60 days for public notice apply.
+    recipient_abroad = fields.BooleanField(default=False)
     status = fields.CharField(max_length=16, default=DeliveryStatus.PENDING.value)
     stage = fields.SmallIntField(default=0)
     service_date = fields.DatetimeField(null=True)

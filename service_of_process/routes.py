@@ -7,10 +7,11 @@ Case-level routes authorise through the policy on a fresh view of the case (ever
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
@@ -18,11 +19,8 @@ from tortoise.transactions import in_transaction
 from backend.appkeys import AUDIT, BLOBS, KEYRING, POLICY, RATE_LIMITER, SETTINGS
 from backend.auth.principal import Principal, Role
 from backend.errors import (
-    BadRequest,
     Conflict,
     NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
     ValidationFailed,
 )
 from backend.fieldcrypto import FieldCipher
@@ -171,11 +169,64 @@ def _doc_out(d: ServiceDocument) -> DocumentOut:
     )
 
 
-async def _delivery_out(delivery: ServiceDelivery, task: ServiceTask | None = None) -> DeliveryOut:
-    task = task or await ServiceTask.get(id=delivery.task_id)  # type: ignore[attr-defined]
-    documents = await ServiceDocument.filter(task_id=task.id).order_by("position")
-    attempts = await ServiceAttempt.filter(delivery_id=delivery.id).order_by("stage", "channel")
-    deadlines = await ServiceDeadline.filter(delivery_id=delivery.id).order_by("kind")
+async def _delivery_out(
+    delivery: ServiceDelivery,
+    task: ServiceTask | None = None,
+    documents: list[ServiceDocument] | None = None,
+) -> DeliveryOut:
+    [out] = await _deliveries_out(
+        [delivery],
+        tasks={task.id: task} if task is not None else None,
+        documents={task.id: documents} if task is not None and documents is not None else None,
+    )
+    return out
+
+
+async def _deliveries_out(
+    deliveries: Sequence[ServiceDelivery],
+    *,
+    tasks: dict[UUID, ServiceTask] | None = None,
+    documents: dict[UUID, list[ServiceDocument]] | None = None,
+) -> list[DeliveryOut]:
+    """The shapes of many deliveries with one query per table (tasks, documents, attempts,
+    deadlines), whatever their number; ``tasks`` / ``documents`` the caller already read."""
+    if not deliveries:
+        return []
+    ids = [d.id for d in deliveries]
+    task_ids = {d.task_id for d in deliveries}  # type: ignore[attr-defined]
+    tasks = dict(tasks or {})
+    if missing := task_ids - set(tasks):
+        tasks.update({t.id: t for t in await ServiceTask.filter(id__in=missing)})
+    docs: dict[UUID, list[ServiceDocument]] = {t: [] for t in task_ids}
+    docs.update(documents or {})
+    if missing := task_ids - set(documents or {}):
+        for doc in await ServiceDocument.filter(task_id__in=missing).order_by("position"):
+            docs[doc.task_id].append(doc)  # type: ignore[attr-defined]
+    attempts: dict[UUID, list[ServiceAttempt]] = {d: [] for d in ids}
+    for a in await ServiceAttempt.filter(delivery_id__in=ids).order_by("stage", "channel"):
+        attempts[a.delivery_id].append(a)  # type: ignore[attr-defined]
+    deadlines: dict[UUID, list[ServiceDeadline]] = {d: [] for d in ids}
+    for dl in await ServiceDeadline.filter(delivery_id__in=ids).order_by("kind"):
+        deadlines[dl.delivery_id].append(dl)
+    return [
+        _delivery_shape(
+            d,
+            tasks[d.task_id],  # type: ignore[attr-defined]
+            docs[d.task_id],  # type: ignore[attr-defined]
+            attempts[d.id],
+            deadlines[d.id],
+        )
+        for d in deliveries
+    ]
+
+
+def _delivery_shape(
+    delivery: ServiceDelivery,
+    task: ServiceTask,
+    documents: list[ServiceDocument],
+    attempts: list[ServiceAttempt],
+    deadlines: list[ServiceDeadline],
+) -> DeliveryOut:
     ground = LEGAL_GROUNDS.get(delivery.service_rule or "", NOT_SERVED_GROUND)
     return DeliveryOut(
         id=str(delivery.id),
@@ -185,6 +236,7 @@ async def _delivery_out(delivery: ServiceDelivery, task: ServiceTask | None = No
         court_name_zh=task.court_name_zh,
         recipient_name=delivery.recipient_name,
         recipient_role=delivery.recipient_role,
+        recipient_abroad=delivery.recipient_abroad,
         consent_basis=delivery.consent_basis,
         status=delivery.status,
         stage=delivery.stage,
@@ -244,7 +296,9 @@ async def _task_out(task: ServiceTask, only_account: UUID | None) -> TaskOut:
         escalate_after_s=task.escalate_after_s,
         created_at=task.created_at.isoformat(),
         documents=[_doc_out(d) for d in documents],
-        deliveries=[await _delivery_out(d, task) for d in deliveries],
+        deliveries=await _deliveries_out(
+            deliveries, tasks={task.id: task}, documents={task.id: documents}
+        ),
     )
 
 
@@ -267,9 +321,11 @@ async def create_task(request: web.Request, *, body: TaskCreate) -> TaskOut:
     filing, _ = await _case(request, SERVE)
     settings = request.config_dict[SETTINGS]
     prepared: list[svc.PreparedDocument] = []
+    facts = None
     for doc in body.documents:
         if doc.template_fields is not None:
-            context = await svc.document_context(filing, doc.template_fields)
+            facts = facts or await svc.case_facts(filing)
+            context = await svc.document_context(filing, doc.template_fields, facts)
             prepared.append(
                 await svc.prepare_generated(request.config_dict[BLOBS], doc.kind, context)
             )
@@ -290,7 +346,7 @@ async def create_task(request: web.Request, *, body: TaskCreate) -> TaskOut:
             filing=locked,
             documents=prepared,
             recipients=[
-                svc.RecipientRef(party_id=r.party_id, account_id=r.account_id)
+                svc.RecipientRef(party_id=r.party_id, account_id=r.account_id, abroad=r.abroad)
                 for r in body.recipients
             ],
             plan=plan,
@@ -328,10 +384,17 @@ async def case_deadlines(request: web.Request) -> CaseDeadlines:
     # A party and its agents see the deadlines of their own side (the lawyer's dashboard).
     side = access.side_of(me)
     items: list[CaseDeadlineOut] = []
-    for delivery in await query.order_by("created_at"):
-        if not (staff or delivery.account_id == me or delivery.recipient_role in side):
-            continue
-        for d in await ServiceDeadline.filter(delivery_id=delivery.id).order_by("kind"):
+    visible = [
+        delivery
+        for delivery in await query.order_by("created_at")
+        if staff or delivery.account_id == me or delivery.recipient_role in side
+    ]
+    by_delivery: dict[UUID, list[ServiceDeadline]] = {d.id: [] for d in visible}
+    if visible:
+        for row in await ServiceDeadline.filter(delivery_id__in=list(by_delivery)).order_by("kind"):
+            by_delivery[row.delivery_id].append(row)
+    for delivery in visible:
+        for d in by_delivery[delivery.id]:
             items.append(
                 CaseDeadlineOut(
                     **_deadline_out(d).model_dump(),
@@ -438,8 +501,12 @@ async def staff_consent(request: web.Request, *, body: StaffConsentIn) -> Consen
 @endpoint("Documents served on me (newest first)", response=DeliveryList, tags=TAGS)
 async def inbox(request: web.Request) -> DeliveryList:
     principal = require_principal(request)
-    rows = await ServiceDelivery.filter(account_id=principal.account_id).order_by("-created_at")
-    return DeliveryList(items=[await _delivery_out(d) for d in rows[:100]])
+    rows = (
+        await ServiceDelivery.filter(account_id=principal.account_id)
+        .order_by("-created_at")
+        .limit(100)
+    )
+    return DeliveryList(items=await _deliveries_out(rows[:100]))
 
 
 @routes.get("/deliveries/{delivery_id}")
@@ -641,10 +708,14 @@ async def postal(request: web.Request, *, body: PostalIn) -> DeliveryOut:
 async def postal_tasks(request: web.Request) -> DeliveryList:
     principal = require_principal(request)
     tasks = ServiceTask.filter(court_code=principal.court_code or "").values_list("id", flat=True)
-    rows = await ServiceDelivery.filter(
-        task_id__in=list(await tasks), status="postal", postal_served_at__isnull=True
-    ).order_by("postal_required_at", "id")
-    return DeliveryList(items=[await _delivery_out(d) for d in rows[:200]])
+    rows = (
+        await ServiceDelivery.filter(
+            task_id__in=list(await tasks), status="postal", postal_served_at__isnull=True
+        )
+        .order_by("postal_required_at", "id")
+        .limit(200)
+    )
+    return DeliveryList(items=await _deliveries_out(rows[:200]))
 
 
 # ------------------------------------------------------------------------------ short links
@@ -669,7 +740,7 @@ async def short_link(request: web.Request) -> web.Response:
     base = request.config_dict[SETTINGS].public_base_url.rstrip("/")
     return web.Response(
         status=302,
-        headers={"Location": f"{base}/h5/#/service/link/{attempt.link_id}"},
+        headers={"Location": f"{base}/miniapp/#/service/link/{attempt.link_id}"},
         text="open the mobile court to read the documents",
     )
 
@@ -717,21 +788,6 @@ async def proof(request: web.Request) -> web.Response:
     )
 
 
-async def _read_small_file(request: web.Request, limit: int) -> bytes:
-    if request.content_type != "multipart/form-data":
-        raise UnsupportedMediaType("send the file as multipart/form-data in the field 'file'")
-    reader = await request.multipart()
-    part = await reader.next()
-    if not isinstance(part, BodyPartReader) or part.name != "file":
-        raise BadRequest("send exactly one form part named 'file'", code="malformed_multipart")
-    data = bytearray()
-    while chunk := await part.read_chunk(64 * 1024):
-        data.extend(chunk)
-        if len(data) > limit:
-            raise PayloadTooLarge(f"a proof of service is at most {limit} bytes")
-    return bytes(data)
-
-
 @routes.post("/proofs/verify")
 @endpoint(
     "Check a proof-of-service PDF: the court's signature, and the record it names",
@@ -741,7 +797,10 @@ async def _read_small_file(request: web.Request, limit: int) -> bytes:
     errors=(413, 415),
 )
 async def verify_proof_route(request: web.Request) -> ProofCheckOut:
-    pdf = await _read_small_file(request, PROOF_MAX_BYTES)
+    upload = await read_upload(
+        request, rule=UploadRule(frozenset({FileKind.PDF}), PROOF_MAX_BYTES), keep=True
+    )
+    pdf = await request.config_dict[BLOBS].read_bytes(upload.blob.sha256, max_bytes=PROOF_MAX_BYTES)
     keys = public_keys(request.config_dict[KEYRING].server_key)
     loop = asyncio.get_running_loop()
     try:
@@ -774,13 +833,25 @@ async def verify_document(request: web.Request) -> DocumentCheckOut:
     )
     sha = upload.blob.sha256
     matches: list[DocumentMatchOut] = []
-    for document in await ServiceDocument.filter(sha256=sha).select_related("task"):
+    documents = await ServiceDocument.filter(sha256=sha).select_related("task")
+    filings = (
+        {f.id: f for f in await Filing.filter(id__in={d.task.filing_id for d in documents})}
+        if documents
+        else {}
+    )
+    allowed: dict[UUID, bool] = {}
+    for document in documents:
         task: ServiceTask = document.task
-        filing = await Filing.get_or_none(id=task.filing_id)
+        filing = filings.get(task.filing_id)
         if filing is None:
             continue
-        access, _ = await load_access(filing)
-        if not request.config_dict[POLICY].permits(principal, READ, RESOURCE, access):
+        if filing.id not in allowed:
+            # One access check per case, however many of its documents match.
+            access, _ = await load_access(filing)
+            allowed[filing.id] = request.config_dict[POLICY].permits(
+                principal, READ, RESOURCE, access
+            )
+        if not allowed[filing.id]:
             continue
         matches.append(
             DocumentMatchOut(

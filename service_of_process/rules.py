@@ -48,6 +48,26 @@ DEADLINE_RULES: dict[DocumentKind, DeadlineRule] = {
     DocumentKind.RULING: DeadlineRule("appeal", 10, "CPL Art. 171", "上诉期", "appeal period"),
 }
 
+# CPL (2023) Art. 285: a defendant without a domicile in the PRC answers within 30 days of
+# receiving the complaint; Art. 286: a party without a domicile in the PRC appeals a judgment
+# or a ruling within 30 days of its service. Other limits (the evidence period) are unchanged.
+ABROAD_DEADLINE_RULES: dict[str, DeadlineRule] = {
+    "response": DeadlineRule(
+        "response",
+        30,
+        "CPL Art. 285",
+        "答辩期（在中华人民共和国领域内没有住所的当事人）",
+        "defence (party without a domicile in the PRC)",
+    ),
+    "appeal": DeadlineRule(
+        "appeal",
+        30,
+        "CPL Art. 286",
+        "上诉期（在中华人民共和国领域内没有住所的当事人）",
+        "appeal period (party without a domicile in the PRC)",
+    ),
+}
+
 LEGAL_GROUNDS: dict[str, tuple[str, str]] = {
     ServiceRule.REACHED_CONFIRMED_ADDRESS: (
         "送达至受送达人提供或确认的电子地址，以到达该特定系统的时间为送达日期"
@@ -104,6 +124,7 @@ def effective_service(
     first_opened_at: datetime | None,
     postal_served_at: datetime | None = None,
     published_at: datetime | None = None,
+    abroad: bool = False,
 ) -> Effective | None:
     """The earliest effective service among everything that happened (Art. 31: with several
     channels the earliest effective one counts), or None while nothing is effective.
@@ -137,13 +158,15 @@ def effective_service(
     if postal_served_at is not None:
         candidates.append(Effective(postal_served_at, ServiceRule.POSTAL, {"act": "postal"}))
     if published_at is not None:
-        deemed = published_at + timedelta(days=PUBLIC_NOTICE_DAYS)
+        days = PUBLIC_NOTICE_DAYS_ABROAD if abroad else PUBLIC_NOTICE_DAYS
+        evidence: dict[str, Any] = {
+            "published_at": published_at.astimezone(UTC).isoformat(),
+            "days": days,
+        }
+        if abroad:
+            evidence["abroad"] = True  # CPL Art. 95 as applied to parties abroad: 60 days
         candidates.append(
-            Effective(
-                deemed,
-                ServiceRule.PUBLIC_NOTICE,
-                {"published_at": published_at.astimezone(UTC).isoformat()},
-            )
+            Effective(published_at + timedelta(days=days), ServiceRule.PUBLIC_NOTICE, evidence)
         )
     if not candidates:
         return None
@@ -155,11 +178,14 @@ def court_date(moment: datetime) -> date:
     return moment.astimezone(COURT_TZ).date()
 
 
-def deadline_rules_for(kinds: Iterable[str]) -> list[DeadlineRule]:
-    """The time limits started by serving these documents, one per kind of limit."""
+def deadline_rules_for(kinds: Iterable[str], *, abroad: bool = False) -> list[DeadlineRule]:
+    """The time limits started by serving these documents, one per kind of limit; for a
+    recipient without a domicile in the PRC the longer periods of CPL Art. 285–286."""
     seen: dict[str, DeadlineRule] = {}
     for kind in kinds:
         rule = DEADLINE_RULES.get(DocumentKind(kind))
         if rule is not None and rule.kind not in seen:
+            if abroad:
+                rule = ABROAD_DEADLINE_RULES.get(rule.kind, rule)
             seen[rule.kind] = rule
     return list(seen.values())

@@ -34,6 +34,11 @@ class DocumentIn(Input):
 class RecipientIn(Input):
     party_id: UUID | None = None
     account_id: UUID | None = Field(default=None, description="an agent (lawyer) in the case")
+    abroad: bool = Field(
+        default=False,
+        description="the recipient has no domicile in the PRC: 30-day response and appeal "
+        "periods (CPL Art. 285–286), public notice deemed served after 60 days",
+    )
 
 
 class TaskCreate(Input):
@@ -89,6 +94,7 @@ class DeliveryOut(Output):
     court_name_zh: str
     recipient_name: str
     recipient_role: str
+    recipient_abroad: bool
     consent_basis: str | None
     status: str
     stage: int

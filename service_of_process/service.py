@@ -7,7 +7,7 @@ No HTTP here. Delivery itself runs on durable jobs (``service_of_process.jobs``)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -25,8 +25,9 @@ from backend.storage.blobs import BlobStore, StoredBlob
 from backend.storage.service import get_file, register_file
 from backend.storage.sniff import FileKind
 from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Representation
+from service_of_process.bulk import update_rows
 from service_of_process.calendar import CalendarNotCovered, compute_deadline
-from service_of_process.consent import RESOURCE, consent_of
+from service_of_process.consent import RESOURCE, consents_of
 from service_of_process.documents import (
     DocumentContext,
     DocumentKind,
@@ -56,13 +57,6 @@ JOB_FAN_OUT = "service.fan_out"
 JOB_DELIVER = "service.deliver"
 JOB_ESCALATE = "service.escalate"
 JOB_REPORT = "service.report"
-
-ROLE_NAMES_ZH = {
-    "plaintiff": "原告",
-    "defendant": "被告",
-    "third_party": "第三人",
-    "agent": "诉讼代理人",
-}
 
 
 class Fallback(StrEnum):
@@ -105,6 +99,8 @@ class RecipientRef:
 
     party_id: UUID | None = None
     account_id: UUID | None = None
+    # No domicile in the PRC (CPL Art. 285–286): the longer periods run from service.
+    abroad: bool = False
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -121,20 +117,62 @@ def utcnow() -> datetime:
 # ----------------------------------------------------------------------------- documents
 
 
-async def document_context(filing: Filing, body: dict[str, str]) -> DocumentContext:
-    court = await Court.get_or_none(code=filing.competent_court_code or filing.receiving_court_code)
-    cause = await CauseOfAction.get_or_none(code=filing.cause_code)
-    parties = await Party.filter(filing_id=filing.id).order_by("created_at", "id")
-    return DocumentContext(
+@dataclass(frozen=True)
+class CaseFacts:
+    """What every template document of a case prints about it: read once per batch of
+    documents, not once per document."""
+
+    court_name_zh: str
+    cause_zh: str
+    party_names: str
+
+
+async def case_facts(filing: Filing, conn: BaseDBAsyncClient | None = None) -> CaseFacts:
+    court_q = Court.filter(code=filing.competent_court_code or filing.receiving_court_code)
+    cause_q = CauseOfAction.filter(code=filing.cause_code)
+    parties_q = Party.filter(filing_id=filing.id).order_by("created_at", "id")
+    if conn is not None:
+        court_q, cause_q, parties_q = (
+            court_q.using_db(conn),
+            cause_q.using_db(conn),
+            parties_q.using_db(conn),
+        )
+    court, cause = await court_q.first(), await cause_q.first()
+    return CaseFacts(
         court_name_zh=court.name_zh if court else "",
-        case_number=filing.case_number or "",
         cause_zh=cause.name_zh if cause else filing.cause_code,
         # One document for every recipient of the task: it names the parties of the case.
-        recipient_name="、".join(p.name for p in parties),
+        party_names="、".join(p.name for p in await parties_q),
+    )
+
+
+async def document_context(
+    filing: Filing, body: dict[str, str], facts: CaseFacts | None = None
+) -> DocumentContext:
+    facts = facts or await case_facts(filing)
+    return DocumentContext(
+        court_name_zh=facts.court_name_zh,
+        case_number=filing.case_number or "",
+        cause_zh=facts.cause_zh,
+        recipient_name=facts.party_names,
         recipient_role_zh="当事人",
         issued_on=court_date(utcnow()),
         body=body,
     )
+
+
+async def prepare_documents(
+    blobs: BlobStore,
+    filing: Filing,
+    documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+    conn: BaseDBAsyncClient | None = None,
+) -> list[PreparedDocument]:
+    """Render and store template documents, reading the case once; call it before opening the
+    transaction that serves them (``serve_documents(..., prepared=...)``) so no transaction
+    stays open while PDFs render."""
+    facts = await case_facts(filing, conn)
+    contexts = [(kind, await document_context(filing, fields, facts)) for kind, fields in documents]
+    return list(await asyncio.gather(*(prepare_generated(blobs, k, ctx) for k, ctx in contexts)))
 
 
 async def prepare_generated(
@@ -158,8 +196,8 @@ async def prepare_generated(
 
 async def _recipients(
     conn: BaseDBAsyncClient, filing: Filing, refs: Sequence[RecipientRef]
-) -> list[tuple[Party | None, UUID | None, str, str]]:
-    """(party, account, name, role) per reference; 422 for anyone not in the case."""
+) -> list[tuple[Party | None, UUID | None, str, str, bool]]:
+    """(party, account, name, role, abroad) per reference; 422 for anyone not in the case."""
     if not refs:
         raise _invalid("recipients", "choose at least one recipient")
     parties = {p.id: p for p in await Party.filter(filing_id=filing.id).using_db(conn)}
@@ -167,7 +205,7 @@ async def _recipients(
         party__filing_id=filing.id, revoked_at__isnull=True
     ).using_db(conn)
     agents = {r.lawyer_account_id for r in reps}
-    out: list[tuple[Party | None, UUID | None, str, str]] = []
+    out: list[tuple[Party | None, UUID | None, str, str, bool]] = []
     seen: set[tuple[str, UUID]] = set()
     for ref in refs:
         if (ref.party_id is None) == (ref.account_id is None):
@@ -177,14 +215,14 @@ async def _recipients(
             if party is None:
                 raise _invalid("recipients", "not a party of this case")
             key = ("party", party.id)
-            out.append((party, party.account_id, party.name, party.role))
+            out.append((party, party.account_id, party.name, party.role, ref.abroad))
         else:
             assert ref.account_id is not None
             if ref.account_id not in agents:
                 raise _invalid("recipients", "not an agent in this case")
             account = await Account.filter(id=ref.account_id).using_db(conn).get()
             key = ("agent", ref.account_id)
-            out.append((None, ref.account_id, account.display_name, "agent"))
+            out.append((None, ref.account_id, account.display_name, "agent", ref.abroad))
         if key in seen:
             raise _invalid("recipients", "a recipient is listed twice")
         seen.add(key)
@@ -271,9 +309,12 @@ async def create_service_task(
             position=position,
             using_db=conn,
         )
+    consents = await consents_of(
+        conn, cipher, [(filing.id, account_id, party) for party, account_id, *_ in people]
+    )
     postal = 0
-    for party, account_id, name, role in people:
-        consent = await consent_of(conn, cipher, filing.id, account_id, party)
+    rows = []
+    for (party, account_id, name, role, abroad), consent in zip(people, consents, strict=True):
         reason = None
         if account_id is None:
             reason = "no_account"
@@ -282,21 +323,24 @@ async def create_service_task(
             # on paper.
             reason = "no_consent"
         postal += reason is not None
-        await ServiceDelivery.create(
-            id=uuid4(),
-            task=task,
-            filing_id=filing.id,
-            account_id=account_id,
-            party_id=party.id if party else None,
-            recipient_name=name,
-            recipient_role=role,
-            consent_basis=consent.basis.value if consent else None,
-            status=DeliveryStatus.POSTAL.value if reason else DeliveryStatus.PENDING.value,
-            postal_required_at=now if reason else None,
-            postal_reason=reason,
-            created_at=now,
-            using_db=conn,
+        rows.append(
+            ServiceDelivery(
+                id=uuid4(),
+                task=task,
+                filing_id=filing.id,
+                account_id=account_id,
+                party_id=party.id if party else None,
+                recipient_name=name,
+                recipient_role=role,
+                recipient_abroad=abroad,
+                consent_basis=consent.basis.value if consent else None,
+                status=DeliveryStatus.POSTAL.value if reason else DeliveryStatus.PENDING.value,
+                postal_required_at=now if reason else None,
+                postal_reason=reason,
+                created_at=now,
+            )
         )
+    await ServiceDelivery.bulk_create(rows, using_db=conn)
     await enqueue(conn, JOB_FAN_OUT, {"task_id": str(task.id)}, dedupe_key=f"svc-fan:{task.id}")
     await audit.record(
         conn,
@@ -330,11 +374,12 @@ async def serve_documents(
     actor: Actor,
     *,
     filing: Filing,
-    documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+    documents: Sequence[tuple[DocumentKind, dict[str, str]]] = (),
     origin: str,
     origin_key: str,
     recipients: Sequence[RecipientRef] | None = None,
     plan: Plan = DEFAULT_PLAN,
+    prepared: Sequence[PreparedDocument] | None = None,
 ) -> ServiceTask:
     """What other domains call inside their own transaction: generate the documents from their
     templates and serve them (by default to every party of the case), once per ``origin_key``.
@@ -342,15 +387,15 @@ async def serve_documents(
     e.g. filing registration: ``origin="filing", origin_key=f"filing:{id}:registered"`` with a
     summons and a notice of response; hearings: a hearing notice; mediation: the statement.
     The rendered PDFs are stored before the task row; if the caller's transaction rolls back
-    they stay as unreferenced content-addressed blobs, which is harmless.
+    they stay as unreferenced content-addressed blobs, which is harmless. A caller that can
+    render before opening its transaction passes ``prepared`` (from :func:`prepare_documents`)
+    instead of ``documents``; otherwise they are rendered here, the case read once.
     """
     existing = await ServiceTask.filter(origin_key=origin_key).using_db(conn).first()
     if existing is not None:
         return existing
-    prepared = []
-    for kind, fields in documents:
-        context = await document_context(filing, fields)
-        prepared.append(await prepare_generated(blobs, kind, context))
+    if prepared is None:
+        prepared = await prepare_documents(blobs, filing, documents, conn)
     if recipients is None:
         party_ids = (
             await Party.filter(filing_id=filing.id).using_db(conn).values_list("id", flat=True)
@@ -378,46 +423,83 @@ async def refresh_service(
 ) -> ServiceDelivery:
     """Recompute the delivery's service date from everything recorded (the earliest effective
     act or arrival wins), and its deadlines when the date changed. Locks the delivery row."""
-    delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
-    attempts = await ServiceAttempt.filter(delivery_id=delivery_id).using_db(conn)
-    effective = effective_service(
-        consented=delivery.consent_basis is not None,
-        attempts=[
+    return (await refresh_services(conn, audit, [delivery_id]))[delivery_id]
+
+
+async def refresh_services(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    delivery_ids: Sequence[UUID],
+    *,
+    kinds_by_task: Mapping[UUID, Sequence[str]] | None = None,
+) -> dict[UUID, ServiceDelivery]:
+    """:func:`refresh_service` for a batch, in ``conn``: one query per table whatever the
+    batch size (rows locked in id order, so two batches never deadlock), the deadlines
+    replaced in two statements and one audit event per delivery appended last, keeping the
+    audit head locked briefly. ``kinds_by_task`` (task id → served document kinds) saves
+    re-reading documents the caller already has."""
+    ids = sorted(set(delivery_ids), key=str)
+    deliveries = {
+        d.id: d
+        for d in await ServiceDelivery.filter(id__in=ids)
+        .using_db(conn)
+        .order_by("id")
+        .select_for_update()
+    }
+    if len(deliveries) != len(ids):
+        raise NotFound("no such delivery")
+    facts: dict[UUID, list[AttemptFacts]] = {d: [] for d in ids}
+    for a in await ServiceAttempt.filter(delivery_id__in=ids).using_db(conn):
+        facts[a.delivery_id].append(  # type: ignore[attr-defined]
             AttemptFacts(str(a.id), a.channel, a.status, a.address_confirmed, a.delivered_at)
-            for a in attempts
-        ],
-        signed_at=delivery.signed_at,
-        first_opened_at=delivery.first_opened_at,
-        postal_served_at=delivery.postal_served_at,
-        published_at=delivery.published_at,
+        )
+    changed: list[tuple[ServiceDelivery, bool]] = []
+    for delivery_id in ids:
+        delivery = deliveries[delivery_id]
+        effective = effective_service(
+            consented=delivery.consent_basis is not None,
+            attempts=facts[delivery_id],
+            signed_at=delivery.signed_at,
+            first_opened_at=delivery.first_opened_at,
+            postal_served_at=delivery.postal_served_at,
+            published_at=delivery.published_at,
+            abroad=delivery.recipient_abroad,
+        )
+        if effective is None:
+            continue
+        if delivery.service_date == effective.at and delivery.service_rule == effective.rule.value:
+            continue
+        changed.append((delivery, delivery.service_date is None))
+        delivery.service_date = effective.at
+        delivery.service_rule = effective.rule.value
+        delivery.service_evidence = {**effective.evidence, "at": effective.at.isoformat()}
+        if effective.rule is not ServiceRule.PUBLIC_NOTICE:
+            delivery.status = DeliveryStatus.SERVED.value
+    if not changed:
+        return deliveries
+    rows = [d for d, _ in changed]
+    await update_rows(
+        conn, ServiceDelivery, ["service_date", "service_rule", "service_evidence", "status"], rows
     )
-    if effective is None:
-        return delivery
-    if delivery.service_date == effective.at and delivery.service_rule == effective.rule.value:
-        return delivery
-    first = delivery.service_date is None
-    delivery.service_date = effective.at
-    delivery.service_rule = effective.rule.value
-    delivery.service_evidence = {**effective.evidence, "at": effective.at.isoformat()}
-    if effective.rule is not ServiceRule.PUBLIC_NOTICE:
-        delivery.status = DeliveryStatus.SERVED.value
-    await delivery.save(
-        using_db=conn, update_fields=["service_date", "service_rule", "service_evidence", "status"]
-    )
-    await _deadlines(conn, delivery)
-    await audit.record(
+    await _deadlines(conn, rows, kinds_by_task)
+    await audit.record_many(
         conn,
         Actor.system("service"),
-        "service.served" if first else "service.date_corrected",
-        RESOURCE,
-        str(delivery.filing_id),
-        {
-            "delivery_id": str(delivery.id),
-            "rule": effective.rule.value,
-            "service_date": effective.at.isoformat(),
-        },
+        [
+            (
+                "service.served" if first else "service.date_corrected",
+                RESOURCE,
+                str(delivery.filing_id),
+                {
+                    "delivery_id": str(delivery.id),
+                    "rule": str(delivery.service_rule),
+                    "service_date": delivery.service_date.isoformat(),  # type: ignore[union-attr]
+                },
+            )
+            for delivery, first in changed
+        ],
     )
-    return delivery
+    return deliveries
 
 
 def deadline_from(start: date, days: int) -> tuple[date, bool, bool, str, str]:
@@ -449,32 +531,52 @@ def deadline_from(start: date, days: int) -> tuple[date, bool, bool, str, str]:
     )
 
 
-async def _deadlines(conn: BaseDBAsyncClient, delivery: ServiceDelivery) -> None:
-    assert delivery.service_date is not None
-    task_id = delivery.task_id  # type: ignore[attr-defined]
-    kinds = (
-        await ServiceDocument.filter(task_id=task_id).using_db(conn).values_list("kind", flat=True)
-    )
-    await ServiceDeadline.filter(delivery_id=delivery.id).using_db(conn).delete()
-    start = court_date(delivery.service_date)
-    for rule in deadline_rules_for(str(k) for k in kinds):
-        due, rolled_over, provisional, why_zh, why_en = deadline_from(start, rule.days)
-        await ServiceDeadline.create(
-            id=uuid4(),
-            delivery_id=delivery.id,
-            filing_id=delivery.filing_id,
-            account_id=delivery.account_id,
-            kind=rule.kind,
-            article=rule.article,
-            days=rule.days,
-            start=start,
-            due=due,
-            rolled_over=rolled_over,
-            provisional=provisional,
-            explanation_zh=f"{rule.name_zh}（{rule.article}）：{why_zh}",
-            explanation_en=f"{rule.name_en} ({rule.article}): {why_en}",
-            using_db=conn,
-        )
+async def _deadlines(
+    conn: BaseDBAsyncClient,
+    deliveries: Sequence[ServiceDelivery],
+    kinds_by_task: Mapping[UUID, Sequence[str]] | None,
+) -> None:
+    """Replace the deadlines of these (just served or re-dated) deliveries."""
+    kinds: dict[UUID, list[str]] = {}
+    tasks = {d.task_id for d in deliveries}  # type: ignore[attr-defined]
+    if kinds_by_task is not None and tasks <= set(kinds_by_task):
+        kinds = {t: list(kinds_by_task[t]) for t in tasks}
+    else:
+        for task_id, kind in (
+            await ServiceDocument.filter(task_id__in=tasks)
+            .using_db(conn)
+            .order_by("position")
+            .values_list("task_id", "kind")
+        ):
+            kinds.setdefault(task_id, []).append(str(kind))
+    await ServiceDeadline.filter(delivery_id__in=[d.id for d in deliveries]).using_db(conn).delete()
+    rows = []
+    for delivery in deliveries:
+        assert delivery.service_date is not None
+        start = court_date(delivery.service_date)
+        abroad = delivery.recipient_abroad
+        task_kinds = kinds.get(delivery.task_id, [])  # type: ignore[attr-defined]
+        for rule in deadline_rules_for(task_kinds, abroad=abroad):
+            due, rolled_over, provisional, why_zh, why_en = deadline_from(start, rule.days)
+            rows.append(
+                ServiceDeadline(
+                    id=uuid4(),
+                    delivery_id=delivery.id,
+                    filing_id=delivery.filing_id,
+                    account_id=delivery.account_id,
+                    kind=rule.kind,
+                    article=rule.article,
+                    days=rule.days,
+                    start=start,
+                    due=due,
+                    rolled_over=rolled_over,
+                    provisional=provisional,
+                    explanation_zh=f"{rule.name_zh}（{rule.article}）：{why_zh}",
+                    explanation_en=f"{rule.name_en} ({rule.article}): {why_en}",
+                )
+            )
+    if rows:
+        await ServiceDeadline.bulk_create(rows, using_db=conn)
 
 
 # ----------------------------------------------------------------------------- receipts

@@ -59,6 +59,26 @@ class JobRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, JobHandler] = {}
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Register ``async def closer()`` releasing what handlers keep for the worker's
+        lifetime (an HTTP session, pooled SMTP connections) instead of opening per job.
+        Handlers open such resources lazily, on first use in the running loop; whoever owns
+        the registry (the application, a standalone worker) calls :meth:`close` at the end."""
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        """Run the closers, newest first; a failing one does not stop the others."""
+        closers, self._closers = self._closers[::-1], []
+        errors = []
+        for closer in closers:
+            try:
+                await closer()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def register(self, kind: str, handler: JobHandler) -> JobHandler:
         """Register ``async def handler(payload: dict, ctx: JobContext) -> None``.

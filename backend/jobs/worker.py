@@ -456,15 +456,14 @@ async def run_worker_forever(
     is set), then shut down gracefully. ``worker_options`` go to :class:`Worker`."""
     if settings.should_auto_migrate:
         await migrate(settings)
+    registry = build_registry(settings)
     database = await Database.open(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
     try:
         with database.activate():
-            worker = Worker(
-                build_registry(settings), settings, metrics or Metrics(), database, **worker_options
-            )
+            worker = Worker(registry, settings, metrics or Metrics(), database, **worker_options)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, stop.set)
@@ -477,4 +476,7 @@ async def run_worker_forever(
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
-        await database.close()
+        try:
+            await registry.close()
+        finally:
+            await database.close()

@@ -245,3 +245,27 @@ async def test_cli_audit_verify_exit_code(
     broken = run_cli(settings, "audit", "verify")
     assert broken.returncode == 1
     assert "seq 2" in broken.stdout
+
+
+async def test_record_many_extends_the_same_chain(client: Any, app: web.Application) -> None:
+    audit: AuditLog = app[AUDIT]
+    await record_many(audit, 2)
+    async with in_transaction() as conn:
+        written = await audit.record_many(
+            conn,
+            ACTOR,
+            [("test.batch", "thing", str(i), {"n": i}) for i in range(3)],
+        )
+        assert await audit.record_many(conn, ACTOR, []) == []
+    assert [e.seq for e in written] == [3, 4, 5]
+    await record_many(audit, 1)
+    events = await AuditEvent.all().order_by("seq")
+    assert [e.action for e in events] == ["test.event"] * 2 + ["test.batch"] * 3 + ["test.event"]
+    for previous, event in itertools.pairwise(events):
+        assert event.prev_hash == previous.hash
+    report = await verify(app)
+    assert report.ok, report.problems
+    assert report.events == 6
+    with pytest.raises(AuditDataError):
+        async with in_transaction() as conn:
+            await audit.record_many(conn, ACTOR, [("test.batch", "thing", None, {"phone": "x"})])

@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 
-from backend.app import build_job_registry
+from backend.job_kinds import build_job_registry
 from backend.jobs.worker import run_worker_forever
 from backend.settings import Settings
 

@@ -70,3 +70,42 @@ def test_deadline_beyond_the_calendar_is_nominal_and_provisional() -> None:
     known = date(2026, 9, 25)  # 15 days end on 2026-10-10, a make-up working day (Saturday)
     due, _, provisional, _, _ = deadline_from(known, 15)
     assert due == date(2026, 10, 10) == compute_deadline(known, 15).due and not provisional
+
+
+def test_parties_abroad_get_the_longer_periods() -> None:
+    from service_of_process.rules import deadline_rules_for
+
+    home = {r.kind: r for r in deadline_rules_for(["notice_of_response", "evidence_notice"])}
+    abroad = {
+        r.kind: r
+        for r in deadline_rules_for(["notice_of_response", "evidence_notice"], abroad=True)
+    }
+    # CPL Art. 285: 30 days to defend instead of 15; the evidence period is not a CPL one.
+    assert (home["response"].days, home["response"].article) == (15, "CPL Art. 128")
+    assert (abroad["response"].days, abroad["response"].article) == (30, "CPL Art. 285")
+    assert abroad["evidence"] == home["evidence"]
+    # CPL Art. 286: 30 days to appeal a judgment or a ruling (15 and 10 at home).
+    for kind, days_home in (("judgment", 15), ("ruling", 10)):
+        [at_home] = deadline_rules_for([kind])
+        [away] = deadline_rules_for([kind], abroad=True)
+        assert at_home.days == days_home
+        assert (away.kind, away.days, away.article) == ("appeal", 30, "CPL Art. 286")
+        assert "没有住所" in away.name_zh
+
+
+def test_public_notice_to_a_party_abroad_is_deemed_served_after_60_days() -> None:
+    home = effective_service(
+        consented=False, attempts=[], signed_at=None, first_opened_at=None, published_at=T0
+    )
+    away = effective_service(
+        consented=False,
+        attempts=[],
+        signed_at=None,
+        first_opened_at=None,
+        published_at=T0,
+        abroad=True,
+    )
+    assert home is not None and away is not None
+    assert home.at == T0 + timedelta(days=30) and home.evidence["days"] == 30
+    assert away.at == T0 + timedelta(days=60)
+    assert away.evidence["days"] == 60 and away.evidence["abroad"] is True
