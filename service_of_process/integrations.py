@@ -15,6 +15,7 @@ Each domain left a seam for what electronic service provides; this module fills 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import date
 from uuid import UUID
 
 from aiohttp import web
