@@ -123,7 +123,8 @@ async def serve_and_measure(args: argparse.Namespace, backend: str, token: str) 
         await wrk(args, authed, token, args.warmup)
         await wrk(args, bare_url, None, args.warmup)
         best: dict[str, float] = {}
-        profiler = cProfile.Profile() if args.profile else None
+        # CPU time, not wall time: on a shared machine a preempted send would dominate otherwise.
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         for _ in range(args.rounds):
             for name, url, tok in (("bare", bare_url, None), ("auth", authed, token)):
                 pg0 = pg_backend_ticks(PG_DB) if backend == "postgres" else {}
