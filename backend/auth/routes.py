@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from backend.auth.models import Account, AccountStatus
 from backend.auth.principal import ROLE_NAMES, Role
 from backend.auth.schemas import AccountOut, JwkOut, JwksOut, RefreshIn, RoleOut, TokenPairOut
 from backend.auth.service import TokenPair, roles_of
-from backend.db import RowLookup, as_datetime, as_json
+from backend.db import RowLookup, as_datetime
 from backend.errors import NotFound
 from backend.http import endpoint, json_datetime, request_actor, require_principal
 from backend.schemas import Reason
@@ -31,6 +32,13 @@ ACCOUNT_ROW = RowLookup(
     "account", "id", "uuid", ("id", "display_name", "roles", "status", "court_code", "created_at")
 )
 _ROLE_OUT = {r: {"role": r.value, "display_name": ROLE_NAMES[r]} for r in Role}
+
+
+@functools.lru_cache(maxsize=64)
+def _roles_json(raw: str) -> tuple[dict[str, str], ...]:
+    # The roles column as /me shows it; accounts share a handful of role sets, so each distinct
+    # column text is parsed once (a pure function of the text, not a cache of any account).
+    return tuple(_ROLE_OUT[r] for r in sorted(roles_of(json.loads(raw))))
 
 
 def roles_out(raw: object) -> list[RoleOut]:
@@ -89,10 +97,11 @@ async def me(request: web.Request) -> web.Response:
         raise NotFound("no such account")
     # AccountOut's JSON, built directly: validating a model only to serialise it again costs
     # more than the database read (tests/backend/test_auth.py checks the two agree).
+    raw_roles = row["roles"]  # JSON text from both drivers
     body = {
         "id": str(row["id"]),
         "display_name": row["display_name"],
-        "roles": [_ROLE_OUT[r] for r in sorted(roles_of(as_json(row["roles"])))],
+        "roles": _roles_json(raw_roles if isinstance(raw_roles, str) else json.dumps(raw_roles)),
         "status": row["status"],
         "court_code": row["court_code"],
         "created_at": json_datetime(as_datetime(row["created_at"])),
