@@ -75,11 +75,7 @@ def prepare(args: argparse.Namespace, backend: str, work: Path) -> tuple[dict[st
 
 async def wrk(args: argparse.Namespace, url: str, token: str | None, seconds: float) -> int:
     env = dict(os.environ, BENCH_AUTH=f"Bearer {token}" if token else "")
-    if args.loadgen == "raw":
-        gen = [PY, str(Path(__file__).with_name("rawload.py")), "--url", url]
-        gen += ["-c", str(args.connections), "-d", str(seconds)]
-    else:
-        gen = loadgen_cmd(args.loadgen, url, args.connections, 1, seconds)
+    gen = loadgen_cmd(args.loadgen, url, args.connections, 1, seconds)
     cmd = ["taskset", "-c", args.client_cpus, *gen]
     proc = await asyncio.create_subprocess_exec(
         *cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
