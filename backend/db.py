@@ -177,20 +177,22 @@ class RowLookup:
         )
 
 
+_Waiter = tuple[Any, "asyncio.Future[dict[str, Any] | None]"]
+
+
 class _LookupBatcher:
     """Coalesces the :class:`RowLookup` reads made in one event-loop turn into one query.
 
     Under load the loop wakes for many requests at once and each then wants its row; one round
     trip for all of them replaces a socket send, a PostgreSQL wake-up and a receive per request.
     The batch runs once the current turn's callbacks are done (``call_soon``), so a lone read
-    waits no longer than it would for its own query, and in a task of its own, so a caller that
+    waits one loop turn at most, and in a task of its own, so a caller that
     goes away (cancelled) does not cancel the others' read.
     """
 
     def __init__(self, pool: ReadPool) -> None:
         self._pool = pool
-        self._pending: dict[RowLookup, list[tuple[Any, asyncio.Future[dict[str, Any] | None]]]]
-        self._pending = {}
+        self._pending: dict[RowLookup, list[_Waiter]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
     def get(self, lookup: RowLookup, key: Any) -> asyncio.Future[dict[str, Any] | None]:
@@ -212,7 +214,7 @@ class _LookupBatcher:
     async def _run(
         self,
         lookup: RowLookup,
-        batch: list[tuple[Any, asyncio.Future[dict[str, Any] | None]]],
+        batch: list[_Waiter],
     ) -> None:
         try:
             rows = await self._pool.fetch(lookup.batch_sql, ([key for key, _ in batch],))
