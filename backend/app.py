@@ -34,8 +34,7 @@ from backend.auth.session_cache import SessionCache, listen_for_revocations
 from backend.auth.tokens import TokenCodec
 from backend.db import Database, migrate
 from backend.errors import ServiceUnavailable
-from backend.http import edge_middleware, endpoint, on_response_prepare
-from backend.idempotency.middleware import idempotency_middleware
+from backend.http import edge_middleware, endpoint
 from backend.job_kinds import build_job_registry
 from backend.jobs.worker import Worker
 from backend.keys import load_keyring
@@ -224,10 +223,9 @@ async def _audit_checkpoint_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     keyring = load_keyring(settings)
     app = web.Application(
-        middlewares=[edge_middleware, idempotency_middleware],
+        middlewares=[edge_middleware],
         client_max_size=settings.max_json_body,
     )
-    app.on_response_prepare.append(on_response_prepare)
     app[SETTINGS] = settings
     app[KEYRING] = keyring
     app[AUDIT] = AuditLog(keyring.server_key)
@@ -246,7 +244,9 @@ def create_app(settings: Settings) -> web.Application:
         ]
     )
     app.add_routes(ops)
-    app.add_subapp("/api/v1/auth/", auth_routes.create_app())
+    # The spine's own routes sit on the root app, auth's too: /me is polled by every client,
+    # and a sub-app costs each request a second route resolution and a middleware layer.
+    auth_routes.add_routes(app, "/api/v1/auth")
     app.add_subapp("/api/v1/audit/", audit_routes.create_app())
     app.add_subapp("/api/v1/files/", storage_routes.create_app())
     app.cleanup_ctx.append(identity_routes.clients_ctx)

@@ -19,6 +19,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -150,6 +151,100 @@ class ReadPool:
                 await connection.close(timeout=5)
 
 
+@dataclass(frozen=True)
+class RowLookup:
+    """A hot point read: some columns of one row of ``table`` by its (unique) ``key`` column.
+
+    ``key_type`` is the key column's PostgreSQL type, for the batched query's array parameter.
+    Identifiers here are constants from our code, never from a request.
+    """
+
+    table: str
+    key: str
+    key_type: str
+    columns: tuple[str, ...]
+
+    @property
+    def single_sql(self) -> str:
+        return f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {self.key} = ?"
+
+    @property
+    def batch_sql(self) -> str:
+        # One result row per requested position (n), so each caller gets its own lookup's row
+        # even when several ask for the same key.
+        cols = ", ".join(f"t.{c}" for c in self.columns)
+        return (
+            f"SELECT q.n AS batch_position, {cols} "
+            f"FROM unnest($1::{self.key_type}[]) WITH ORDINALITY AS q(k, n) "
+            f"JOIN {self.table} t ON t.{self.key} = q.k"
+        )
+
+
+_Waiter = tuple[Any, "asyncio.Future[dict[str, Any] | None]"]
+
+
+class _LookupBatcher:
+    """Coalesces the :class:`RowLookup` reads made in one event-loop turn into one query.
+
+    Under load the loop wakes for many requests at once and each then wants its row; one round
+    trip for all of them replaces a socket send, a PostgreSQL wake-up and a receive per request.
+    The batch runs once the current turn's callbacks are done (``call_soon``), so a lone read
+    waits one loop turn at most, and in a task of its own, so a caller that
+    goes away (cancelled) does not cancel the others' read.
+    """
+
+    def __init__(self, pool: ReadPool) -> None:
+        self._pool = pool
+        self._pending: dict[RowLookup, list[_Waiter]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    def get(self, lookup: RowLookup, key: Any) -> asyncio.Future[dict[str, Any] | None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        waiting = self._pending.get(lookup)
+        if waiting is None:
+            waiting = self._pending[lookup] = []
+            loop.call_soon(self._flush, lookup)
+        waiting.append((key, future))
+        return future
+
+    def _flush(self, lookup: RowLookup) -> None:
+        batch = self._pending.pop(lookup)
+        task = asyncio.get_running_loop().create_task(self._run(lookup, batch))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(
+        self,
+        lookup: RowLookup,
+        batch: list[_Waiter],
+    ) -> None:
+        try:
+            rows = await self._pool.fetch(lookup.batch_sql, ([key for key, _ in batch],))
+        except BaseException as exc:
+            for _, future in batch:
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        found = {row["batch_position"]: row for row in rows}
+        for position, (_, future) in enumerate(batch, start=1):
+            if future.done():
+                continue  # its caller was cancelled
+            row = found.get(position)
+            future.set_result(None if row is None else {c: row[c] for c in lookup.columns})
+
+    async def close(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+
 class Database:
     """An initialised ORM context; models resolve connections through it while it is current."""
 
@@ -163,6 +258,7 @@ class Database:
         self.dialect = str(context.db().capabilities.dialect)
         self.is_postgres = self.dialect == "postgres"
         self._read_pool = read_pool
+        self._batcher = _LookupBatcher(read_pool) if read_pool is not None else None
         self._reader: sqlite3.Connection | None = None
         if sqlite_path is not None:
             # Read-only, autocommit: every statement sees the latest committed data (WAL keeps
@@ -209,6 +305,8 @@ class Database:
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+        if self._batcher is not None:
+            await self._batcher.close()
         if self._read_pool is not None:
             await self._read_pool.close()
         await self.context.close_connections()
@@ -250,6 +348,17 @@ class Database:
         """
         init = model._init_from_db
         return [init(**row) for row in await self.read(text, *params)]
+
+    async def read_row(self, lookup: RowLookup, key: Any) -> dict[str, Any] | None:
+        """:meth:`read` of one row by key (``uuid_param`` for a UUID key), or None.
+
+        On PostgreSQL the lookups made at the same moment share one query (see
+        :class:`_LookupBatcher`); each still reads the database after its caller asked.
+        """
+        if self._batcher is not None:
+            return await self._batcher.get(lookup, key)
+        rows = await self.read(lookup.single_sql, key)
+        return rows[0] if rows else None
 
 
 async def _light_reset(connection: asyncpg.Connection) -> None:

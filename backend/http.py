@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
@@ -31,6 +32,7 @@ from backend.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from backend.idempotency.middleware import STATE_CHANGING, run_idempotent
 from backend.observability import request_id_var
 
 log = logging.getLogger("mobile_court.http")
@@ -132,6 +134,12 @@ def json_response(model: BaseModel, *, status: int = 200) -> web.Response:
         status=status,
         content_type="application/json",
     )
+
+
+def json_datetime(value: datetime) -> str:
+    """A timestamp as pydantic writes it in JSON (UTC as ``Z``), for hand-built bodies."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _query_dict(request: web.Request) -> dict[str, str]:
@@ -271,7 +279,8 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
     histogram: one layer rather than three, since each layer costs a coroutine per request.
 
     Order within it, outermost first: request id and timing (so the log and the histogram see
-    every outcome), error rendering, then authentication and the handler.
+    every outcome), error rendering, authentication, Idempotency-Key (state-changing methods
+    only), then the handler.
     """
     request_id = _request_id(request)
     request[REQUEST_ID] = request_id
@@ -281,13 +290,17 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
     try:
         try:
             request[PRINCIPAL] = await _authenticate(request)
-            response = cast(web.StreamResponse, await handler(request))
+            if request.method in STATE_CHANGING:
+                response = await run_idempotent(request, handler)
+            else:
+                response = cast(web.StreamResponse, await handler(request))
         except AppError as error:
             if error.status >= 500:
                 log.error("request failed: %s", error.detail)
             response = problem_response(error, request)
         except web.HTTPException as exc:
             if exc.status < 400:
+                set_edge_headers(request, exc)  # a redirect is a response too
                 raise
             response = problem_response(_from_http_exception(exc), request)
         except Exception:
@@ -297,6 +310,10 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 request,
             )
         status = response.status
+        if not response.prepared:
+            set_edge_headers(request, response)
+        elif "X-Content-Type-Options" not in response.headers:
+            log.warning("a handler started streaming without prepare_stream: no edge headers")
         return response
     finally:
         elapsed = time.perf_counter() - started
@@ -334,11 +351,19 @@ async def _authenticate(request: web.Request) -> Principal | None:
     return None
 
 
-async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
-    """Headers every response carries, streamed ones included (a middleware would run too late
-    for a response that has already started streaming)."""
+def set_edge_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every response carries. The edge middleware sets them on what handlers return;
+    a handler that starts streaming itself goes through :func:`prepare_stream` instead (an
+    ``on_response_prepare`` signal would cover both, at a cost on every request)."""
+    headers = response.headers
     if request_id := request.get(REQUEST_ID):
-        response.headers.setdefault("X-Request-Id", request_id)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Request-Id", request_id)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
     if request.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def prepare_stream(request: web.Request, response: web.StreamResponse) -> None:
+    """Start a streamed response (download, WebSocket) with the headers every response has."""
+    set_edge_headers(request, response)
+    await response.prepare(request)

@@ -3,7 +3,7 @@
 For each database backend (SQLite, PostgreSQL) it prepares a fresh database (`migrate`), creates an
 account and signs it in through the real AuthService, starts the real server
 (`python -m backend.cli serve`) and `bench/bare_server.py` as subprocesses, then drives each with
-`wrk` (or, without wrk, bench/loadgen.py) at 64 connections: warm-up, then a measured run.
+`wrk` (or, without wrk, bench/rawload.py) at 64 connections: warm-up, then a measured run.
 It prints a table and rewrites its own section of bench/RESULTS.md.
 
     .venv/bin/python bench/http_bench.py                     # both backends, write RESULTS.md
@@ -175,7 +175,7 @@ def loadgen_cmd(kind: str, url: str, connections: int, threads: int, seconds: fl
         ]
     return [
         PY,
-        str(BENCH_DIR / "loadgen.py"),
+        str(BENCH_DIR / ("rawload.py" if kind == "raw" else "loadgen.py")),
         "--url",
         url,
         "-c",
@@ -581,6 +581,8 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
     if args.loadgen == "wrk":
         out = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
         info["loadgen"] = (out.stdout or out.stderr).split("[")[0].strip() or "wrk"
+    elif args.loadgen == "raw":
+        info["loadgen"] = "bench/rawload.py (raw asyncio protocols, no latencies)"
     else:
         info["loadgen"] = "bench/loadgen.py (aiohttp client)"
     if "postgres" in args.backends:
@@ -713,8 +715,9 @@ def section(
         "processes taking the core).",
         *(
             [
-                "- ⚠ Load generator is the Python fallback: it saturates before the bare server "
-                "does, so the ratio overstates the authenticated endpoint. Install `wrk` and rerun."
+                "- ⚠ Load generator is a Python fallback: it may saturate before the bare server "
+                "does, so the ratio can overstate the authenticated endpoint. Install `wrk` and "
+                "rerun."
             ]
             if args.loadgen != "wrk"
             else []
@@ -755,7 +758,7 @@ def main() -> int:
         default=3,
         help="interleaved (bare, authenticated) rounds; the median is reported",
     )
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "raw", "python"), default="auto")
     parser.add_argument(
         "--clean-other",
         type=float,
@@ -799,9 +802,9 @@ def main() -> int:
     if unknown := set(args.backends) - {"sqlite", "postgres"}:
         parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
     if args.loadgen == "auto":
-        args.loadgen = "wrk" if shutil.which("wrk") else "python"
-        if args.loadgen == "python":
-            print("wrk not found (apt-get install -y wrk); using bench/loadgen.py", flush=True)
+        args.loadgen = "wrk" if shutil.which("wrk") else "raw"
+        if args.loadgen == "raw":
+            print("wrk not found (apt-get install -y wrk); using bench/rawload.py", flush=True)
     elif args.loadgen == "wrk" and not shutil.which("wrk"):
         parser.error("wrk not found: apt-get install -y wrk")
     cpus = os.cpu_count() or 1

@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from backend.appkeys import AUDIT, DATABASE, POLICY, SETTINGS
 from backend.auth.principal import Principal
 from backend.errors import Conflict, Forbidden, NotFound
-from backend.http import endpoint, request_actor, require_principal
+from backend.http import endpoint, prepare_stream, request_actor, require_principal
 from hearings import video_service as svc
 from hearings.models import (
     VideoHearing,
@@ -547,7 +547,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         raise Forbidden("origin not allowed", code="origin_not_allowed")
     hearing_id = _uuid(request, "hearing_id")
     ws = web.WebSocketResponse(max_msg_size=settings.video_ws_max_message, heartbeat=20)
-    await ws.prepare(request)
+    await prepare_stream(request, ws)
     policy = request.config_dict[POLICY]
     manager: RoomManager = request.config_dict[VIDEO_ROOMS]
 

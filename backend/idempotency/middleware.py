@@ -4,21 +4,24 @@ Same key and same request → the stored response is replayed; same key with a d
 request → 422; a duplicate while the first is still running → 409. Keys are scoped to the
 signed-in account; anonymous requests ignore the header. Failures (4xx/5xx raised as errors) are
 not stored, so a client may fix its request and retry with the same key.
+
+Run by the edge middleware (backend/http.py) for state-changing requests only, rather than as a
+middleware of its own: every GET would otherwise pay for one more coroutine layer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 from tortoise.exceptions import IntegrityError
 
 from backend.appkeys import PRINCIPAL
 from backend.errors import BadRequest, Conflict, UnprocessableEntity
-from backend.http import Handler
 from backend.idempotency.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -27,6 +30,7 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 # A record still unfinished after this long belongs to a request that died; it may be retried.
 ABANDONED_AFTER = timedelta(minutes=2)
 MAX_STORED_BODY = 256 * 1024
+Handler = Callable[[web.Request], Awaitable[Any]]
 
 
 async def _fingerprint(request: web.Request) -> str:
@@ -72,8 +76,8 @@ async def _claim(owner: str, key: str, fingerprint: str) -> IdempotencyRecord | 
     )
 
 
-@web.middleware
-async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def run_idempotent(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Run a state-changing request under its Idempotency-Key, if it has one."""
     key = request.headers.get(HEADER)
     principal = request.get(PRINCIPAL)
     if key is None or request.method not in STATE_CHANGING or principal is None:

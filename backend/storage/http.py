@@ -29,6 +29,7 @@ from backend.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from backend.http import prepare_stream
 from backend.storage.blobs import StoredBlob
 from backend.storage.names import content_disposition, name_for_kind
 from backend.storage.purposes import UploadRule
@@ -223,7 +224,7 @@ async def file_response(
             },
         )
         response.content_length = reader.size
-        await response.prepare(request)
+        await prepare_stream(request, response)
         if request.method == "HEAD":
             await response.write_eof()
             return response

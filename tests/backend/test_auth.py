@@ -21,8 +21,9 @@ from tortoise.transactions import in_transaction
 
 from backend.app import create_app
 from backend.appkeys import AUTH, KEYRING
-from backend.auth.models import AuthSession, RefreshToken
+from backend.auth.models import Account, AuthSession, RefreshToken
 from backend.auth.principal import Role
+from backend.auth.routes import account_out
 from backend.auth.session_cache import SessionCache, SessionState
 from backend.keys import rotate_jwt_keys
 from backend.settings import Settings
@@ -71,6 +72,20 @@ async def test_valid_token_is_accepted(client: Any, signed_in: dict[str, Any]) -
     assert resp.status == 200
     body = await resp.json()
     assert body["roles"] == [{"role": "litigant", "display_name": "当事人 / Litigant"}]
+
+
+async def test_me_body_is_exactly_account_out(client: Any, accounts: Any) -> None:
+    """/me writes its JSON by hand for speed; it must be what AccountOut (the documented
+    schema) would have produced, byte for byte, roles sorted and the time in UTC as Z."""
+    account = await accounts.create(Role.JUDGE, Role.CLERK, court_code="浙0281", name="王 法官")
+    tokens = await accounts.tokens(account)
+    resp = await me(client, tokens["access"])
+    assert resp.status == 200 and resp.content_type == "application/json"
+    stored = await Account.get(id=account.id)
+    expected = account_out(stored).model_dump_json(by_alias=True).encode()
+    assert await resp.read() == expected
+    assert b'"created_at":"' in expected and b'Z"' in expected
+    assert [r["role"] for r in (await resp.json())["roles"]] == ["clerk", "judge"]
 
 
 def _claims(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
