@@ -6,6 +6,7 @@ import * as account from '/miniapp/pages/account.js';
 import * as cases from '/miniapp/pages/cases.js';
 import * as filing from '/miniapp/pages/filing.js';
 import * as tools from '/miniapp/pages/tools.js';
+import * as video from '/miniapp/pages/video.js';
 
 const ROUTES = [
   [/^#\/login$/, account.login, { title: '登录 · Sign in', publicPage: true }],
@@ -14,6 +15,7 @@ const ROUTES = [
   [/^#\/realname$/, account.realname, { title: '实名认证 · Real name', tab: 'me' }],
   [/^#\/cases$/, cases.list, { title: '我的案件 · My cases', tab: 'cases' }],
   [/^#\/case\/([0-9a-f-]{36})$/, cases.detail, { title: '案件详情 · Case', tab: 'cases', back: '#/cases' }],
+  [/^#\/hearing\/video\/([0-9a-f-]{36})$/, video.room, { title: '视频庭审 · Video hearing', tab: 'cases', back: '#/cases' }],
   [/^#\/file$/, filing.newFiling, { title: '网上立案 · File a case', tab: 'file' }],
   [/^#\/tools$/, tools.index, { title: '诉讼工具 · Tools', tab: 'tools', publicPage: true }],
   [/^#\/fees$/, tools.fees, { title: '诉讼费计算 · Fees', tab: 'tools', publicPage: true, back: '#/tools' }],
