@@ -34,16 +34,22 @@ from tests.browser.test_litigant_and_clerk import page_failures, shot, staff_sig
 
 COURT = "浙0281"
 
-# Test instrumentation only: remember every peer connection the page makes so the test can ask
-# each for its statistics (injected by the browser, outside the page's CSP).
+# Test instrumentation only: remember every peer connection and WebSocket the page makes, so the
+# test can ask each connection for its statistics and cut the signaling socket (injected by the
+# browser, outside the page's CSP).
 TRACK_PEERS = """
 (() => {
   const Native = window.RTCPeerConnection;
-  if (!Native) return;
-  const all = [];
-  window.__peers = all;
+  const NativeSocket = window.WebSocket;
+  const peers = [];
+  const sockets = [];
+  window.__peers = peers;
+  window.__sockets = sockets;
   window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); all.push(this); }
+    constructor(...args) { super(...args); peers.push(this); }
+  };
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args) { super(...args); sockets.push(this); }
   };
 })();
 """
@@ -197,6 +203,14 @@ async def test_judge_and_party_see_each_other(
     await expect(console.locator("#remote-videos .tile")).to_have_count(1)
     await expect(page.locator("#recording")).to_be_visible()
     await shot(page, artifacts, "22-miniapp-video-room")
+
+    # The phone's connection drops: it reconnects on its own, resumes without re-admission and
+    # receives the judge's video again on new peer connections.
+    await page.evaluate("window.__sockets[window.__sockets.length - 1].close()")
+    await expect(page.locator("#connection")).to_contain_text("重连", timeout=5_000)
+    await expect(page.locator("#connection")).to_be_hidden(timeout=15_000)
+    assert await frames_decoded(page) > 0, "no video from the judge after reconnecting"
+    await expect(page.locator("#room")).to_be_visible()
 
     # Judge's controls: mute the party (they see it); the clerk's note on the timeline.
     await console.locator("#participants button[id^=mute-]").click()
