@@ -220,6 +220,19 @@ export async function framesDecoded(pc) {
   return total;
 }
 
+// What came back over a connection: decoded video frames and received audio packets (the
+// equipment self-test shows both, so a dead microphone is noticed before the hearing).
+export async function received(pc) {
+  const out = { frames: 0, audioPackets: 0 };
+  const stats = await pc.getStats();
+  stats.forEach((report) => {
+    if (report.type !== 'inbound-rtp') return;
+    if (report.kind === 'video') out.frames += report.framesDecoded || 0;
+    if (report.kind === 'audio') out.audioPackets += report.packetsReceived || 0;
+  });
+  return out;
+}
+
 export function mediaError(error) {
   const name = error && error.name;
   if (name === 'NotAllowedError') return new SignalingError('camera_denied', '未获得摄像头/麦克风权限 / camera or microphone permission refused');

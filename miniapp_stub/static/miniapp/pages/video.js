@@ -4,7 +4,7 @@
 // and reconnection when the network drops.
 import { api, go } from '/miniapp/session.js';
 import { busy, clear, errorBox, h, showError, when } from '/miniapp/ui.js';
-import { HearingClient, ROLES, framesDecoded, openCamera } from '/miniapp/rtc.js';
+import { HearingClient, ROLES, framesDecoded, openCamera, received } from '/miniapp/rtc.js';
 import { currentPresence, faceCheckCard } from '/miniapp/pages/presence.js';
 
 const BASE = '/api/v1/hearings/video';
@@ -123,15 +123,20 @@ export async function room(view, hearingId) {
       clear(echoInfo, '自检中 / Testing…');
       const echo = await client.loopback(camera);
       echoVideo.srcObject = echo.stream;
-      // Give the echo a few seconds, then report what came back and release it.
-      let n = 0;
-      for (let i = 0; i < 12 && n === 0; i += 1) {
+      // Give the echo a few seconds, report what came back, keep showing it a little longer.
+      let got = { frames: 0, audioPackets: 0 };
+      for (let i = 0; i < 16 && got.frames === 0; i += 1) {
         await new Promise((resolve) => { setTimeout(resolve, 500); });
-        n = await framesDecoded(echo.pc);
+        got = await received(echo.pc);
       }
-      client.closeSession(echo.sessionId);
-      if (n > 0) clear(echoInfo, h('span', { class: 'ok-text' }, `✓ 服务器回传画面正常（${n} 帧）/ your video came back from the court server (${n} frames)`));
-      else clear(echoInfo, h('span', { class: 'error-text' }, '✗ 没有收到回传画面，请检查网络 / no echo received: check your network'));
+      setTimeout(() => client && client.closeSession(echo.sessionId), 8000);
+      clear(echoInfo,
+        got.frames > 0
+          ? h('div', { class: 'ok-text' }, `✓ 摄像头正常：服务器回传 ${got.frames} 帧 / camera OK: ${got.frames} frames came back from the court server`)
+          : h('div', { class: 'error-text' }, '✗ 没有收到回传画面，请检查摄像头和网络 / no video came back: check the camera and network'),
+        got.audioPackets > 0
+          ? h('div', { class: 'ok-text' }, `✓ 麦克风正常：回传 ${got.audioPackets} 个音频包 / microphone OK: ${got.audioPackets} audio packets came back`)
+          : h('div', { class: 'error-text' }, '✗ 没有收到回传声音，请检查麦克风 / no sound came back: check the microphone'));
     }));
     clear(body,
       h('div', { class: 'card', id: 'lobby' },
@@ -219,7 +224,11 @@ export async function room(view, hearingId) {
         break;
       case 'hearing_status':
         if (m.status === 'closed') final('庭审已结束，感谢参加。/ The hearing is closed. Thank you.', 'closed');
-        else clear(statusLine.firstChild, { in_session: '庭审中 in session', recess: '休庭 in recess', lobby_open: '候庭中 lobby open' }[m.status] || m.status);
+        else {
+          const badge = document.getElementById('hearing-status');
+          badge.className = `badge hearing-${m.status}`;
+          clear(badge, { in_session: '庭审中 in session', recess: '休庭 in recess', lobby_open: '候庭中 lobby open' }[m.status] || m.status);
+        }
         break;
       case 'denied':
         final('法官未准许您进入本次庭审。/ The judge did not admit you to this hearing.', 'denied');
@@ -235,6 +244,8 @@ export async function room(view, hearingId) {
       }
       case '_connection':
         banner.hidden = m.state === 'up' || m.state === 'closed';
+        if (m.state === 'closed' && m.code === 4001) final('您已在其他设备进入庭审 / You joined this hearing on another device.', 'elsewhere');
+        else if (m.state === 'closed' && m.code === 4000) final('庭审已结束 / The hearing is closed.', 'closed');
         if (m.state === 'reconnecting') clear(banner, `网络中断，正在重连（第 ${m.attempt} 次）/ Connection lost, reconnecting (attempt ${m.attempt})…`);
         if (m.state === 'up') for (const publisher of [...tiles.keys()]) dropTile(publisher);
         if (m.state === 'failed') showError(slot, m.error);
