@@ -228,7 +228,7 @@ async def test_judge_and_party_see_each_other(
     await expect(console.locator("#manifest-sha")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     await console.click("#verify")
     outcome = console.locator("#verify-ok, #verify-bad, #verify-result .error")
-    await expect(outcome).to_be_visible(timeout=20_000)
+    await expect(outcome).to_be_visible(timeout=30_000)
     assert await outcome.get_attribute("id") == "verify-ok", await outcome.inner_text()
     await shot(console, artifacts, "24-console-video-record")
 

@@ -299,6 +299,7 @@ export async function hearingConsole(view, api, hearingId) {
   }
 
   let shownStatus = hearing.status;
+  let recordShown = false;
   function render() {
     if (hearing.status !== shownStatus) {
       shownStatus = hearing.status;
@@ -309,7 +310,9 @@ export async function hearingConsole(view, api, hearingId) {
     renderLobby();
     renderPeople();
     renderStage();
-    if (hearing.status === 'closed') {
+    // Once: a later refresh (the room's own "closed" event) must not wipe a running verification.
+    if (hearing.status === 'closed' && !recordShown) {
+      recordShown = true;
       cleanup();
       renderRecord().catch((error) => clear(record, errorBox(error)));
     }
