@@ -224,6 +224,11 @@ class RoomManager:
             return  # an older connection the member already replaced
         member.peer = None
         await self.engine.disconnect(room.hearing_id, member.participant_id)
+        if member.peer is not None:
+            # The member reconnected while the old media was being closed (slow under load):
+            # the new connection owns the state now; marking it "reconnecting" would refuse its
+            # offers and let the grace period expire a participant who is back.
+            return
         if member.state == "admitted" and not member.is_court:
             # Keep the admission for the grace period: a dropped phone comes straight back.
             member.state = "reconnecting"

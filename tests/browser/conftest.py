@@ -123,6 +123,8 @@ async def court(
     settings = settings_factory(
         # The payment notification comes back to this port.
         public_base_url=f"http://127.0.0.1:{port}",
+        # The hearing WebSocket checks Origin: the pages are served from this port.
+        video_allowed_origins=[f"http://127.0.0.1:{port}"],
         wechat_base_url=wechat_base,
         sms_base_url=f"{wechat_base}/sms",
         face_processes=False,

@@ -7,6 +7,8 @@ import { busy, clear, errorBox, field, formValues, h, statusBadge, timelineList,
 import * as serve from '/console/serve.js';
 import * as asyncHearing from '/console/async.js';
 import * as mediation from '/console/mediation.js';
+import { schedulePage } from '/console/schedule.js';
+import { hearingConsole } from '/console/video.js';
 
 const api = createApi('mc.console.tokens');
 const view = document.getElementById('view');
@@ -202,6 +204,7 @@ async function filingPage(id) {
         filing.corrections.map((c) => h('div', {}, h('ol', {}, c.items.map((i) => h('li', {}, i))),
           h('p', { class: 'muted' }, `期限 ${c.deadline} · ${c.answered_at ? `已答复 answered ${when(c.answered_at)}` : '未答复 open'}`)))) : null),
     h('div', {}, slot, filing.status === 'registered' ? caseLinks(filing.id) : null, ...reviewActions(filing, slot),
+      filing.status === 'registered' ? h('div', { class: 'card' }, h('a', { href: `#/filing/${filing.id}/hearings`, id: 'video-hearings-link' }, '视频庭审：排期与控制台 → / Video hearings: schedule and console')) : null,
       h('div', { class: 'card' }, h('h2', {}, '案件进程 Timeline'), timelineList(timeline.items)))));
 }
 
@@ -226,7 +229,11 @@ async function render() {
     document.getElementById('who').textContent = `${me.display_name} · ${me.roles.map((r) => r.display_name).join('、')} · ${me.court_code || ''}`;
     const match = /^#\/filing\/([0-9a-f-]{36})$/.exec(hash);
     const casePage = CASE_PAGES.find(([pattern]) => pattern.test(hash));
+    const hearings = /^#\/filing\/([0-9a-f-]{36})\/hearings$/.exec(hash);
+    const video = /^#\/video\/([0-9a-f-]{36})$/.exec(hash);
     if (match) await filingPage(match[1]);
+    else if (hearings) await schedulePage(view, api, hearings[1]);
+    else if (video) await hearingConsole(view, api, video[1]);
     else if (casePage) await casePage[1](view, api, casePage[0].exec(hash)[1]);
     else await queuePage();
   } catch (error) {

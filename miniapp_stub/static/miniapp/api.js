@@ -153,5 +153,7 @@ export function createApi(storageKey) {
     setAccessToken,
     clearTokens,
     signedIn: () => Boolean(tokens()),
+    // For the hearing WebSocket's first message (a socket cannot carry the header).
+    accessToken: () => (tokens() || {}).access || null,
   };
 }

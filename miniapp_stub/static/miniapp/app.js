@@ -9,6 +9,7 @@ import * as tools from '/miniapp/pages/tools.js';
 import * as inbox from '/miniapp/pages/inbox.js';
 import * as hearing from '/miniapp/pages/hearing.js';
 import * as mediation from '/miniapp/pages/mediation.js';
+import * as video from '/miniapp/pages/video.js';
 
 const ROUTES = [
   [/^#\/login$/, account.login, { title: '登录 · Sign in', publicPage: true }],
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^#\/realname$/, account.realname, { title: '实名认证 · Real name', tab: 'me' }],
   [/^#\/cases$/, cases.list, { title: '我的案件 · My cases', tab: 'cases' }],
   [/^#\/case\/([0-9a-f-]{36})$/, cases.detail, { title: '案件详情 · Case', tab: 'cases', back: '#/cases' }],
+  [/^#\/hearing\/video\/([0-9a-f-]{36})$/, video.room, { title: '视频庭审 · Video hearing', tab: 'cases', back: '#/cases' }],
   [/^#\/file$/, filing.newFiling, { title: '网上立案 · File a case', tab: 'file' }],
   [/^#\/tools$/, tools.index, { title: '诉讼工具 · Tools', tab: 'tools', publicPage: true }],
   [/^#\/fees$/, tools.fees, { title: '诉讼费计算 · Fees', tab: 'tools', publicPage: true, back: '#/tools' }],

@@ -6,6 +6,7 @@ import { newKey } from '/miniapp/api.js';
 import * as wx from '/miniapp/wx.js';
 import { causeName, courtName, named } from '/miniapp/names.js';
 import { caseLinks } from '/miniapp/pages/caselinks.js';
+import { caseHearings } from '/miniapp/pages/video.js';
 
 const ROLE = { plaintiff: '原告 Plaintiff', defendant: '被告 Defendant', third_party: '第三人 Third party' };
 
@@ -136,6 +137,7 @@ export async function detail(view, id) {
   if (filing.status === 'draft') sections.push(...await draftSection(filing, slot));
   if (filing.status === 'correction_requested') sections.push(...correctionSection(filing, slot));
   if (filing.status === 'registered') sections.push(...await feeSection(filing, h('div')));
+  if (filing.status === 'registered') sections.push(await caseHearings(filing.id));
   clear(view,
     h('div', { class: 'card' },
       filing.case_number ? h('div', { class: 'case-number', id: 'case-number' }, filing.case_number) : null,

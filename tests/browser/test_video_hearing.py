@@ -1,0 +1,237 @@
+"""A video hearing in two real browsers: the judge schedules it in the console (the notice goes
+out through electronic service), the party's phone page asks for the face check, passes the
+lobby's equipment self-test and waits; the judge joins, admits the party and opens the session,
+and each page decodes the other's video (``RTCPeerConnection.getStats()``: inbound-rtp video
+``framesDecoded > 0``). The judge mutes the party, the clerk's note lands on the timeline, the
+judge closes the hearing and the console shows the recording manifest and its verification.
+
+Time: scheduling must be ≥ 3 days ahead, so after scheduling through the console the test moves
+the hearing's start to 10 minutes from now in the database (as tests/hearings do); the production
+rule is untouched. The face check itself cannot pass with a still photo on the fake camera
+(tests/browser/test_litigant_and_clerk shows it refused), so the test hands the page a token
+carrying a fresh check, as tests/hearings do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+from backend.appkeys import AUTH, DATABASE
+from backend.auth.models import Account
+from backend.auth.principal import Actor, Role
+from filing.models import Filing, FilingStatus, Party
+from hearings.models import VideoHearing
+from tests.browser.conftest import Court, Phone, open_page
+from tests.browser.test_litigant_and_clerk import page_failures, shot, staff_signs_in
+
+COURT = "浙0281"
+
+# Test instrumentation only: remember every peer connection and WebSocket the page makes, so the
+# test can ask each connection for its statistics and cut the signaling socket (injected by the
+# browser, outside the page's CSP).
+TRACK_PEERS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  const NativeSocket = window.WebSocket;
+  const peers = [];
+  const sockets = [];
+  window.__peers = peers;
+  window.__sockets = sockets;
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); peers.push(this); }
+  };
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args) { super(...args); sockets.push(this); }
+  };
+})();
+"""
+
+FRAMES_DECODED = """
+async () => {
+  let total = 0;
+  for (const pc of window.__peers || []) {
+    if (pc.signalingState === 'closed') continue;
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') total += r.framesDecoded || 0;
+    });
+  }
+  return total;
+}
+"""
+
+
+async def frames_decoded(page: Page, wait_s: float = 30) -> int:
+    deadline = time.monotonic() + wait_s
+    while True:
+        frames = int(await page.evaluate(FRAMES_DECODED))
+        if frames > 0 or time.monotonic() > deadline:
+            return frames
+        await asyncio.sleep(0.5)
+
+
+async def registered_case(court: Court, judge_id: str, clerk_id: str) -> tuple[str, Account]:
+    with court.app[DATABASE].activate():
+        party = await Account.create(
+            id=uuid.uuid4(), display_name="张三", roles=[Role.LITIGANT.value]
+        )
+        filing = await Filing.create(
+            id=uuid.uuid4(),
+            receiving_court_code=COURT,
+            competent_court_code=COURT,
+            cause_code="4.cont.loan.private",
+            status=FilingStatus.REGISTERED.value,
+            case_number="（2026）浙0281民初901号",
+            claims="判令被告归还借款100000元",
+            assigned_judge_id=uuid.UUID(judge_id),
+            assigned_clerk_id=uuid.UUID(clerk_id),
+            created_by_id=party.id,
+        )
+        await Party.create(
+            id=uuid.uuid4(),
+            filing=filing,
+            role="plaintiff",
+            kind="natural",
+            name="张三",
+            region_code="330106",
+            address="浙江省杭州市西湖区某路1号",
+            account_id=party.id,
+        )
+    return str(filing.id), party
+
+
+async def phone_tokens(court: Court, account: Account, *, present: bool) -> dict[str, str]:
+    with court.app[DATABASE].activate():
+        pair = await court.app[AUTH].start_session(
+            account, Actor.system("browser-test"), method="test"
+        )
+    access = pair.access_token
+    if present:
+        access, _ = court.app[AUTH].codec.issue(
+            account.id, pair.session_id, presence_verified_at=datetime.now(UTC)
+        )
+    return {"access": access, "refresh": pair.refresh_token}
+
+
+async def sign_in_phone(page: Page, tokens: dict[str, str]) -> None:
+    await page.evaluate("t => sessionStorage.setItem('mc.miniapp.tokens', t)", json.dumps(tokens))
+
+
+async def open_tracked(browser: Browser, court: Court, *, phone: bool) -> Phone:
+    opened = await open_page(browser, court.base, phone=phone)
+    await opened.context.grant_permissions(["camera", "microphone"], origin=court.base)
+    await opened.page.add_init_script(TRACK_PEERS)
+    return opened
+
+
+async def test_judge_and_party_see_each_other(
+    browser: Browser, court: Court, artifacts: Path
+) -> None:
+    judge_id = await court.staff("judge_video", "judge")
+    clerk_id = await court.staff("clerk_video", "clerk")
+    filing_id, party = await registered_case(court, judge_id, clerk_id)
+    judge = await open_tracked(browser, court, phone=False)
+    phone = await open_tracked(browser, court, phone=True)
+    console = judge.page
+
+    # The judge schedules the hearing from the case (≥ 3 days ahead; the form's default).
+    await staff_signs_in(console, "judge_video")
+    await console.goto(f"/console/#/filing/{filing_id}")
+    await console.click("#video-hearings-link")
+    await console.fill("#schedule-form input[name=title]", "第一次开庭")
+    # Too soon first: the API's refusal is shown on the page.
+    too_soon = datetime.now() + timedelta(days=1)
+    await console.fill("#schedule-form input[name=starts_at]", too_soon.strftime("%Y-%m-%dT%H:%M"))
+    await console.click("#schedule")
+    await expect(console.locator("#schedule-error .error")).to_contain_text("3")
+    later = datetime.now() + timedelta(days=4)
+    await console.fill("#schedule-form input[name=starts_at]", later.strftime("%Y-%m-%dT%H:%M"))
+    await console.click("#schedule")
+    await expect(console).to_have_url(re.compile(r"#/video/[0-9a-f-]{36}$"))
+    hearing_id = console.url.rsplit("/", 1)[1]
+    await expect(console.locator("#hearing-status")).to_contain_text("已排期")
+    await expect(console.locator("#notice-status")).to_contain_text("电子送达")
+    await console.goto(f"/console/#/filing/{filing_id}/hearings")
+    await expect(console.locator("#notice-service")).to_contain_text("张三")
+    await shot(console, artifacts, "20-console-video-scheduled")
+
+    # The controllable clock: the hearing now starts in 10 minutes, so its lobby is open.
+    with court.app[DATABASE].activate():
+        await VideoHearing.filter(id=hearing_id).update(
+            starts_at=datetime.now(UTC) + timedelta(minutes=10)
+        )
+
+    # The party: without a recent face check the room asks for one and says why.
+    page = phone.page
+    await page.goto("/miniapp/")
+    await sign_in_phone(page, await phone_tokens(court, party, present=False))
+    await page.goto(f"/miniapp/#/case/{filing_id}")
+    await page.click(f"#video-hearings a[data-hearing='{hearing_id}']")
+    await expect(page.locator("#presence-card")).to_be_visible()
+    await expect(page.locator("#presence-why")).to_contain_text("face check")
+    # After the check (a token carrying it): the lobby, and the equipment self-test echo.
+    await sign_in_phone(page, await phone_tokens(court, party, present=True))
+    await page.reload()
+    await expect(page.locator("#lobby")).to_be_visible(timeout=15_000)
+    await page.click("#selftest")
+    await expect(page.locator("#selftest-result")).to_contain_text("✓", timeout=20_000)
+    await shot(page, artifacts, "21-miniapp-video-lobby")
+
+    # The judge joins, sees the party waiting, admits them and opens the session.
+    await console.goto(f"/console/#/video/{hearing_id}")
+    await expect(console.locator("#hearing-status")).to_contain_text("候庭中")
+    await console.click("#join-room")
+    admit = console.locator("#lobby-list button[id^=admit-]")
+    await expect(admit).to_have_count(1, timeout=15_000)
+    await admit.click()
+    await expect(page.locator("#room")).to_be_visible(timeout=15_000)
+    await console.click("#open-session")
+    await expect(console.locator("#recording")).to_be_visible()
+
+    # Each side decodes the other's video.
+    assert await frames_decoded(page) > 0, await page.locator("#view").inner_text()
+    assert await frames_decoded(console) > 0, await console.locator("#view").inner_text()
+    await expect(page.locator("#remote-videos .tile")).to_have_count(1)
+    await expect(console.locator("#remote-videos .tile")).to_have_count(1)
+    await expect(page.locator("#recording")).to_be_visible()
+    await shot(page, artifacts, "22-miniapp-video-room")
+
+    # The phone's connection drops: it reconnects on its own, resumes without re-admission and
+    # receives the judge's video again on new peer connections.
+    await page.evaluate("window.__sockets[window.__sockets.length - 1].close()")
+    await expect(page.locator("#connection")).to_contain_text("重连", timeout=5_000)
+    await expect(page.locator("#connection")).to_be_hidden(timeout=15_000)
+    assert await frames_decoded(page) > 0, await page.locator("#view").inner_text()
+    await expect(page.locator("#room")).to_be_visible()
+
+    # Judge's controls: mute the party (they see it); the clerk's note on the timeline.
+    await console.locator("#participants button[id^=mute-]").click()
+    await expect(page.locator("#my-mute")).to_be_visible()
+    await console.fill("#notes textarea[name=note]", "原告陈述诉讼请求")
+    await console.click("#add-note")
+    await expect(console.locator("#note-list")).to_contain_text("原告陈述诉讼请求")
+    await expect(console.locator("#note-list time")).to_have_text(re.compile(r"\d\d:\d\d:\d\d"))
+    await shot(console, artifacts, "23-console-video-hearing")
+
+    # Closing: the party is let go; the console shows the manifest and verifies it.
+    await console.fill("#hearing-controls input[name=reason]", "")
+    await console.click("#close-hearing")
+    await expect(page.locator("#closed")).to_be_visible(timeout=15_000)
+    await expect(console.locator("#manifest-sha")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    await console.click("#verify")
+    outcome = console.locator("#verify-ok, #verify-bad, #verify-result .error")
+    await expect(outcome).to_be_visible(timeout=30_000)
+    assert await outcome.get_attribute("id") == "verify-ok", await outcome.inner_text()
+    await shot(console, artifacts, "24-console-video-record")
+
+    for opened in (judge, phone):
+        assert page_failures(opened) == []
+        await opened.context.close()
