@@ -83,3 +83,52 @@ def require_recent_presence(
             "alternative": "in_person",
         },
     )
+
+
+STAFF_STEP_UP_PATH = "/api/v1/identity/staff/step-up"
+
+
+@dataclass(frozen=True, slots=True)
+class StepUp:
+    """A fresh re-authentication before signing: ``method`` is "face" (a liveness face check,
+    parties and lawyers) or "totp" (an authenticator code, court staff)."""
+
+    verified_at: datetime
+    method: str
+
+
+def _fresh(at: datetime | None, max_age_s: int, now: datetime) -> bool:
+    if at is None:
+        return False
+    age = (now - at).total_seconds()
+    return -CLOCK_SKEW_S <= age <= max_age_s
+
+
+def require_signing_step_up(
+    principal: Principal, max_age_s: int = PRESENCE_MAX_AGE_S, *, now: datetime | None = None
+) -> StepUp:
+    """The step-up a signature needs. Parties and lawyers: a face check from the last
+    ``max_age_s`` seconds (``presence_required`` otherwise). Court staff have no real-name
+    record to match a face against, so a fresh authenticator code (POST
+    :data:`STAFF_STEP_UP_PATH`) stands in; a face check, should they have one, also counts."""
+    current = now or datetime.now(UTC)
+    if not principal.is_court_staff:
+        checked = require_recent_presence(principal, max_age_s, now=current)
+        return StepUp(checked.verified_at, "face")
+    step_up_at = principal.step_up_verified_at
+    if step_up_at is not None and _fresh(step_up_at, max_age_s, current):
+        return StepUp(step_up_at, "totp")
+    presence = presence_of(principal, max_age_s, now=current)
+    if presence is not None:
+        return StepUp(presence.verified_at, "face")
+    stale = step_up_at is not None
+    why_zh = "上次确认已超过有效期" if stale else "尚未确认"
+    why_en = "your last confirmation is too old" if stale else "no recent confirmation"
+    minutes = max(1, max_age_s // 60)
+    raise Forbidden(
+        f"签名前须在{minutes}分钟内输入身份验证器动态验证码确认身份（{why_zh}） / "
+        f"Signing needs a fresh authenticator code from the last {max_age_s} s ({why_en}): "
+        f"confirm one at {STAFF_STEP_UP_PATH} first.",
+        code="step_up_required",
+        extra={"max_age_s": max_age_s, "step_up": STAFF_STEP_UP_PATH, "method": "totp"},
+    )

@@ -63,6 +63,8 @@ from identity.schemas import (
     StaffLoginIn,
     StaffOut,
     StaffRealNameOut,
+    StepUpIn,
+    StepUpOut,
     TokenOut,
     TotpConfirmedOut,
     TotpConfirmIn,
@@ -528,6 +530,30 @@ async def staff_totp_confirm(request: web.Request, *, body: TotpConfirmIn) -> To
         body.username, body.password, body.totp, request_actor(request)
     )
     return TotpConfirmedOut(enrolled=True)
+
+
+@routes.post("/staff/step-up")
+@endpoint(
+    "Court staff: confirm a fresh authenticator code before e-signing (step-up)",
+    description="The judge signs a hearing transcript with this instead of a face check (staff "
+    "have no real-name record): a new access token for the same session, good for signing for "
+    "5 minutes. A code is accepted once (a replayed or stale code is refused with 403 "
+    "step_up_code_invalid); failures count towards the sign-in lockout (429 locked_out).",
+    body=StepUpIn,
+    response=StepUpOut,
+    tags=TAGS,
+    errors=(403, 422, 429),
+)
+async def staff_step_up(request: web.Request, *, body: StepUpIn) -> StepUpOut:
+    grant = await StaffLogin(_deps(request)).step_up(
+        require_principal(request), body.totp, request_actor(request)
+    )
+    return StepUpOut(
+        access_token=grant.access_token,
+        expires_in=grant.expires_in,
+        step_up_verified_at=grant.verified_at,
+        step_up_valid_until=grant.valid_until,
+    )
 
 
 @routes.post("/staff")

@@ -199,6 +199,18 @@ class TotpConfirmedOut(Output):
     enrolled: bool
 
 
+class StepUpIn(Input):
+    totp: str = Field(pattern=r"^[0-9]{6}$", description="the current code of your authenticator")
+
+
+class StepUpOut(Output):
+    access_token: str = Field(description="same session, now carrying the step-up time")
+    expires_in: int
+    step_up_verified_at: datetime
+    step_up_valid_until: datetime
+    method: str = "totp"
+
+
 class StaffCreateIn(Input):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     display_name: str = Field(min_length=1, max_length=100)

@@ -8,6 +8,9 @@
   address. Locked means refused even with the right password (429 ``locked_out``).
 - First sign-in without TOTP: 403 ``totp_enrolment_required``; enrolment returns the secret once
   and takes effect when a first code confirms it. The secret is stored encrypted.
+- Step-up: a signed-in staff member confirms a fresh code (same replay rule, same lockout
+  counters) and gets an access token for the same session whose ``svt`` claim proves it for
+  5 minutes; this is how a judge e-signs (staff have no real-name record for a face check).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pyotp
@@ -27,11 +30,12 @@ from tortoise.transactions import in_transaction
 
 from backend.auth.models import Account
 from backend.auth.passwords import hash_password, verify_password
-from backend.auth.principal import COURT_STAFF, Actor, Role
+from backend.auth.principal import COURT_STAFF, Actor, Principal, Role
 from backend.auth.service import TokenPair
 from backend.errors import Conflict, Forbidden, Unauthenticated
 from identity.keys import IdentityDeps
 from identity.models import StaffTotp
+from identity.presence import PRESENCE_MAX_AGE_S
 
 TOTP_CONTEXT = "staff_totp"
 TOTP_STEP_S = 30
@@ -47,6 +51,14 @@ STAFF_ROLES = frozenset({*COURT_STAFF, Role.SYSTEM_ADMIN})
 def _dummy_hash() -> str:
     # Computed once per process; verifying against it costs what a real verification costs.
     return hash_password("not-a-real-password-" + "x" * 16)
+
+
+@dataclass(frozen=True)
+class StepUpGrant:
+    access_token: str
+    expires_in: int
+    verified_at: datetime
+    valid_until: datetime
 
 
 @dataclass(frozen=True)
@@ -82,14 +94,17 @@ class StaffLogin:
             ip_key, limit=FAILURES_PER_IP, window_s=LOCK_WINDOW_S, what="failed sign-ins"
         )
 
-    async def _fail(self, username: str, actor: Actor, reason: str) -> Unauthenticated:
-        user_key, ip_key = _keys(username, actor.ip)
+    async def _count_failure(self, username: str, ip: str | None) -> None:
+        user_key, ip_key = _keys(username, ip)
         await self.deps.limiter.hit(
             user_key, limit=FAILURES_PER_USERNAME, window_s=LOCK_WINDOW_S, what="failed sign-ins"
         )
         await self.deps.limiter.hit(
             ip_key, limit=FAILURES_PER_IP, window_s=LOCK_WINDOW_S, what="failed sign-ins"
         )
+
+    async def _fail(self, username: str, actor: Actor, reason: str) -> Unauthenticated:
+        await self._count_failure(username, actor.ip)
         account = await Account.filter(username=username).first()
         async with in_transaction() as conn:
             await self.deps.audit.record(
@@ -200,3 +215,54 @@ class StaffLogin:
             await self.deps.audit.record(
                 conn, actor, "identity.totp_enrolled", "account", str(account.id), {}
             )
+
+    async def step_up(self, principal: Principal, code: str, actor: Actor) -> StepUpGrant:
+        """A fresh authenticator code from a signed-in staff member: a new access token for the
+        same session carrying the step-up time (``svt``), valid for signing for 5 minutes."""
+        account = await Account.get_or_none(id=principal.account_id)
+        if account is None or not principal.is_court_staff or account.username is None:
+            raise Forbidden(
+                "仅法院工作人员可用动态验证码确认身份 / only court staff confirm with an "
+                "authenticator code; parties and lawyers use a face check",
+                code="not_court_staff",
+            )
+        username = account.username
+        await self._ensure_not_locked(username, actor.ip)
+        totp = await StaffTotp.filter(account_id=account.id, confirmed_at__isnull=False).first()
+        if totp is None:
+            raise Forbidden(
+                "set up your authenticator app first / 请先绑定动态验证码（身份验证器）",
+                code="totp_enrolment_required",
+                extra={"enrol": "/api/v1/identity/staff/totp/enrol"},
+            )
+        if not await self._accept_code(totp, code):
+            await self._count_failure(username, actor.ip)
+            async with in_transaction() as conn:
+                await self.deps.audit.record(
+                    conn, actor, "identity.staff_step_up_failed", "account", str(account.id), {}
+                )
+            raise Forbidden(
+                "动态验证码错误、已过期或已使用，请输入身份验证器上的最新验证码 / the "
+                "authenticator code is wrong, expired or already used: enter the current one",
+                code="step_up_code_invalid",
+            )
+        # The claim has whole seconds: report exactly what the token says.
+        verified_at = datetime.fromtimestamp(int(self._clock()), UTC)
+        async with in_transaction() as conn:
+            await self.deps.audit.record(
+                conn,
+                actor,
+                "identity.staff_step_up",
+                "account",
+                str(account.id),
+                {"method": "totp", "session_id": str(principal.session_id)},
+            )
+        token, ttl = self.deps.auth.codec.issue(
+            account.id, principal.session_id, step_up_verified_at=verified_at
+        )
+        return StepUpGrant(
+            access_token=token,
+            expires_in=ttl,
+            verified_at=verified_at,
+            valid_until=verified_at + timedelta(seconds=PRESENCE_MAX_AGE_S),
+        )

@@ -41,6 +41,8 @@ class Principal:
     court_code: str | None = None
     # When the principal last passed a face check (step-up presence), if the token carries one.
     presence_verified_at: datetime | None = None
+    # When court staff last confirmed a fresh authenticator code (step-up without a face check).
+    step_up_verified_at: datetime | None = None
 
     @property
     def subject(self) -> str:

@@ -101,6 +101,7 @@ class AuthService:
             session_id=claims.session_id,
             court_code=state.court_code,
             presence_verified_at=claims.presence_verified_at,
+            step_up_verified_at=claims.step_up_verified_at,
         )
 
     async def _load_session(self, session_id: UUID) -> SessionState:

@@ -31,6 +31,8 @@ class AccessClaims:
     issued_at: datetime
     expires_at: datetime
     presence_verified_at: datetime | None
+    # Court staff's step-up (a fresh authenticator code), distinct from a face check.
+    step_up_verified_at: datetime | None = None
 
 
 class TokenCodec:
@@ -48,6 +50,7 @@ class TokenCodec:
         *,
         now: datetime | None = None,
         presence_verified_at: datetime | None = None,
+        step_up_verified_at: datetime | None = None,
     ) -> tuple[str, int]:
         issued = int((now or datetime.now(UTC)).timestamp())
         claims: dict[str, Any] = {
@@ -62,6 +65,8 @@ class TokenCodec:
         }
         if presence_verified_at is not None:
             claims["pvt"] = int(presence_verified_at.timestamp())
+        if step_up_verified_at is not None:
+            claims["svt"] = int(step_up_verified_at.timestamp())
         key = self.keyring.active_jwt_key
         token = jwt.encode(
             claims,
@@ -120,6 +125,7 @@ class TokenCodec:
             raise Unauthenticated(f"invalid access token: {exc}", code="invalid_token") from exc
         try:
             pvt = claims.get("pvt")
+            svt = claims.get("svt")
             return AccessClaims(
                 subject=UUID(claims["sub"]),
                 session_id=UUID(claims["sid"]),
@@ -127,6 +133,7 @@ class TokenCodec:
                 issued_at=datetime.fromtimestamp(claims["iat"], UTC),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
                 presence_verified_at=datetime.fromtimestamp(pvt, UTC) if pvt else None,
+                step_up_verified_at=datetime.fromtimestamp(svt, UTC) if svt else None,
             )
         except (TypeError, ValueError, OverflowError) as exc:
             raise Unauthenticated(

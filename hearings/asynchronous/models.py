@@ -31,6 +31,8 @@ class AsyncHearing(Model):
     started_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
     converted_at = fields.DatetimeField(null=True)
+    # The video hearing scheduled by the conversion (hearings.models.VideoHearing).
+    video_hearing_id = fields.UUIDField(null=True)
     conversion_reason = fields.TextField(null=True)
     record_seq = fields.BigIntField(default=0)
     record_head = fields.CharField(max_length=64, default=GENESIS_HASH)
@@ -208,6 +210,9 @@ class DocumentSignature(Model):
     party_id = fields.UUIDField(null=True)
     signed_at = fields.DatetimeField()
     presence_verified_at = fields.DatetimeField(null=True)
+    # How the signer stepped up at ``presence_verified_at``: "face" (parties, lawyers) or
+    # "totp" (court staff confirm an authenticator code; they have no real-name face record).
+    step_up_method = fields.CharField(max_length=8, default="face")
     key_id = fields.CharField(max_length=64)
     signature = fields.CharField(max_length=128)
 

@@ -254,7 +254,9 @@ async def transcript_pdf(request: web.Request) -> web.StreamResponse:
 
 @routes.post(CASE + "/transcript/sign")
 @endpoint(
-    "E-sign the transcript (parties or their lawyers: after a face check from the last 5 minutes)",
+    "E-sign the transcript after a step-up from the last 5 minutes: parties or their lawyers a "
+    "face check, the judge a fresh authenticator code (POST /api/v1/identity/staff/step-up)",
+    description="403 presence_required (parties) or step_up_required (the judge) without one.",
     query=SignQuery,
     response=TranscriptOut,
     tags=TAGS,

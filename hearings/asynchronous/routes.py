@@ -42,6 +42,7 @@ from hearings.asynchronous.views import (
     missed_out,
     path_uuid,
 )
+from hearings.video_notice import HEARING_NOTICE_SENDER
 
 routes = web.RouteTableDef()
 TAGS = ("async hearings",)
@@ -243,7 +244,10 @@ async def _change_window(
 
 @routes.post(CASE + "/convert")
 @endpoint(
-    "Judge: convert to a video hearing (recorded; the video hearing is arranged separately)",
+    "Judge: convert to a video hearing, scheduled at starts_at (at least 3 days ahead) with "
+    "every party and lawyer invited and the hearing notice served electronically",
+    description="The answer's video_hearing_id names the new hearing "
+    "(/api/v1/hearings/video/{id}); 422 too_soon when starts_at is under 3 days away.",
     body=ConvertIn,
     response=HearingOut,
     tags=TAGS,
@@ -262,6 +266,9 @@ async def convert(request: web.Request, *, body: ConvertIn) -> HearingOut:
             hearing,
             principal,
             body.reason,
+            starts_at=body.starts_at,
+            title=body.title,
+            notices=request.config_dict[HEARING_NOTICE_SENDER],
         )
     return await hearing_out(hearing)
 

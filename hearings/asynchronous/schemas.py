@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from backend.schemas import Input, Output
 from hearings.asynchronous.rules import Exclusion, Mode, Scope, StageKind
@@ -100,6 +100,9 @@ class HearingOut(Output):
     closed_at: datetime | None
     converted_at: datetime | None
     conversion_reason: str | None
+    video_hearing_id: UUID | None = Field(
+        description="the video hearing the conversion scheduled (/api/v1/hearings/video/{id})"
+    )
     record_seq: int
     record_head: str
     stages: list[StageOut]
@@ -112,6 +115,11 @@ class WindowIn(Input):
 
 class ConvertIn(Input):
     reason: str = Field(min_length=2, max_length=1000)
+    starts_at: AwareDatetime = Field(
+        description="when the video hearing starts: at least 3 days ahead, so the hearing notice "
+        "can be served electronically in time"
+    )
+    title: str | None = Field(default=None, min_length=2, max_length=200)
 
 
 class EntryOut(Output):
@@ -232,7 +240,10 @@ class SignatureOut(Output):
     signer_role: str
     party_id: UUID | None = Field(description="the party signed for; null for the judge")
     signed_at: datetime
-    presence_verified_at: datetime | None
+    presence_verified_at: datetime | None = Field(description="when the signer stepped up")
+    step_up_method: str = Field(
+        description="face (a face check: parties, lawyers) or totp (an authenticator code: staff)"
+    )
     key_id: str
     signature: str
     valid: bool | None = None

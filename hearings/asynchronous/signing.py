@@ -1,6 +1,7 @@
 """E-signatures on generated documents (transcripts, mediation agreements).
 
-The signer proves presence (a recent face check) and the server's Ed25519 key signs a canonical
+The signer steps up first (parties and lawyers: a recent face check; court staff: a fresh
+authenticator code) and the server's Ed25519 key signs a canonical
 statement binding the document's SHA-256 to the signer, their role, the party signed for (a lawyer
 signs as agent for their client) and the time; anyone holding the server's public key can check
 each signature against the document.
@@ -30,6 +31,7 @@ def statement(
     signed_at: datetime,
     presence_verified_at: datetime | None,
     party_id: UUID | None = None,
+    step_up_method: str = "face",
 ) -> bytes:
     body: dict[str, str | None] = {
         "document_kind": document_kind,
@@ -44,6 +46,8 @@ def statement(
     }
     if party_id is not None:  # absent from statements signed before parties were named
         body["party_id"] = str(party_id)
+    if step_up_method != "face":  # absent from face-checked statements, as before
+        body["step_up_method"] = step_up_method
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -57,6 +61,7 @@ def _statement_of(row: DocumentSignature) -> bytes:
         row.signed_at,
         row.presence_verified_at,
         row.party_id,
+        row.step_up_method,
     )
 
 
@@ -71,6 +76,7 @@ async def sign(
     signer_role: str,
     presence_verified_at: datetime | None,
     party_id: UUID | None = None,
+    step_up_method: str = "face",
 ) -> DocumentSignature:
     """Sign as ``signer_id``, for ``party_id`` (null: the judge). Each party signs once, in
     person or through its lawyer; a lawyer for several parties signs once for each."""
@@ -99,6 +105,7 @@ async def sign(
         party_id=party_id,
         signed_at=datetime.now(UTC),
         presence_verified_at=presence_verified_at,
+        step_up_method=step_up_method,
         key_id=key.kid,
     )
     row.signature = base64.b64encode(key.private_key.sign(_statement_of(row))).decode()

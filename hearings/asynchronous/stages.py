@@ -18,6 +18,7 @@ from backend.jobs.queue import JobContext, PermanentJobError
 from backend.keys import load_keyring
 from backend.settings import Settings
 from filing.filings import add_event, get_filing
+from hearings import video_service
 from hearings.asynchronous.access import RESOURCE, Case, case_of
 from hearings.asynchronous.models import AsyncHearing, AsyncPost, AsyncStage, MissedWindow
 from hearings.asynchronous.notify import notify, schedule_window_jobs
@@ -28,6 +29,8 @@ from hearings.asynchronous.rules import (
     STAGE_NAMES,
     StageKind,
 )
+from hearings.models import VideoHearing
+from hearings.video_notice import HearingNoticeSender
 
 EVIDENCE_KINDS = ("file", "voice", "video")
 
@@ -329,14 +332,36 @@ async def convert_to_video(
     hearing: AsyncHearing,
     principal: Principal,
     reason: str,
-) -> AsyncHearing:
-    """End the asynchronous hearing in favour of a video hearing (arranged by hearings/video)."""
+    *,
+    starts_at: datetime,
+    notices: HearingNoticeSender,
+    title: str | None = None,
+) -> tuple[AsyncHearing, VideoHearing]:
+    """End the asynchronous hearing in favour of a video hearing, scheduled here through the
+    video hearing service like any other: at least 3 days ahead, every party and lawyer
+    invited, the hearing notice served electronically (``notices``). One transaction: a
+    refused schedule (too soon, no judge) leaves the asynchronous hearing running."""
     require_in_progress(hearing)
+    now = utcnow()
+    video = await video_service.schedule(
+        conn,
+        audit,
+        actor,
+        principal,
+        case.filing,
+        case.access,
+        title=title or f"{case.label} 视频庭审（由异步审理转换）/ video hearing (converted)"[:200],
+        starts_at=starts_at,
+        invited=None,
+        notices=notices,
+        now=now,
+    )
     for stage in await stages_of(hearing, conn):
         if stage.status == "open":
-            stage.status, stage.closed_at = "closed", utcnow()
+            stage.status, stage.closed_at = "closed", now
             await stage.save(using_db=conn)
-    hearing.status, hearing.converted_at, hearing.conversion_reason = "converted", utcnow(), reason
+    hearing.status, hearing.converted_at, hearing.conversion_reason = "converted", now, reason
+    hearing.video_hearing_id = video.id
     await hearing.save(using_db=conn)
     # The reason is free text: it goes to the case record, never to the audit log.
     await audit.record(
@@ -345,13 +370,18 @@ async def convert_to_video(
         "async_hearing.convert",
         RESOURCE,
         str(case.filing.id),
-        {"hearing_id": str(hearing.id)},
+        {"hearing_id": str(hearing.id), "video_hearing_id": str(video.id)},
     )
-    details = {"hearing_id": str(hearing.id), "reason": reason}
+    details = {
+        "hearing_id": str(hearing.id),
+        "reason": reason,
+        "video_hearing_id": str(video.id),
+        "starts_at": starts_at.isoformat(),
+    }
     await add_event(
         conn, case.filing, "async_hearing_converted_to_video", principal.account_id, details
     )
-    return hearing
+    return hearing, video
 
 
 def actor_id(actor: Actor) -> UUID | None:

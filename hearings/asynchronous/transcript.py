@@ -34,7 +34,8 @@ from hearings.asynchronous.record import evidence_items
 from hearings.asynchronous.rules import JUDGE, STAGE_NAMES, StageKind
 from hearings.asynchronous.signing import sign, signature_valid, signatures_of
 from hearings.asynchronous.stages import stages_of
-from identity.presence import require_recent_presence
+from hearings.models import VideoHearing
+from identity.presence import require_signing_step_up
 
 DOCUMENT_KIND = "transcript"
 MAX_TRANSCRIPT_BYTES = 50 * 1024 * 1024
@@ -127,6 +128,19 @@ async def _sections(case: Case, hearing: AsyncHearing) -> list[Section]:
             + (f"{meaning[0]} / {meaning[1]}" if meaning else "待决定 / pending decision")
         )
     sections.append(Section("逾期情况 / Missed windows", missed_lines))
+    if hearing.video_hearing_id is not None:
+        video = await VideoHearing.get_or_none(id=hearing.video_hearing_id)
+        sections.append(
+            Section(
+                "转为视频庭审 / Converted to a video hearing",
+                [
+                    f"转换/converted: {_when(hearing.converted_at)}; "
+                    f"理由/reason: {hearing.conversion_reason or '—'}",
+                    f"视频庭审/video hearing: {hearing.video_hearing_id}; "
+                    f"开庭/starts: {_when(video.starts_at if video else None)}",
+                ],
+            )
+        )
     sections.append(
         Section(
             "记录完整性 / Record integrity",
@@ -217,8 +231,8 @@ async def sign_transcript(
 ) -> DocumentSignature:
     """Parties sign after a fresh face check (step-up), each party for itself or through its
     lawyer (``party_id`` names the client when the lawyer has several); the judge signs as the
-    judge."""
-    presence = require_recent_presence(principal)
+    judge after confirming a fresh authenticator code (staff have no face record)."""
+    step_up = require_signing_step_up(principal)
     role = case.role_of(principal)
     party = case.speaking_for(principal, party_id) if role != JUDGE else None
     transcript = await latest(hearing, conn)
@@ -230,13 +244,15 @@ async def sign_transcript(
         sha256=transcript.sha256,
         signer_id=principal.account_id,
         signer_role=role,
-        presence_verified_at=presence.verified_at,
+        presence_verified_at=step_up.verified_at,
         party_id=party.id if party else None,
+        step_up_method=step_up.method,
     )
     details = {
         "transcript_id": str(transcript.id),
         "signer_role": role,
         "party_id": str(party.id) if party else None,
+        "step_up": step_up.method,
     }
     await audit.record(
         conn,

@@ -44,7 +44,7 @@ from hearings.mediation.schemas import (
     SignatureOut,
 )
 from hearings.mediation.workdays import WORKING_DAYS, weekdays_only
-from identity.presence import require_recent_presence
+from identity.presence import require_signing_step_up
 
 routes = web.RouteTableDef()
 TAGS = ("mediation",)
@@ -302,7 +302,9 @@ async def get_agreement(request: web.Request) -> AgreementOut:
 )
 async def sign(request: web.Request, *, query: SignQuery) -> AgreementOut:
     principal = require_principal(request)
-    presence = require_recent_presence(principal)
+    # Parties and lawyers: a face check. Court staff never sign for a party (404 below), even
+    # after their own step-up.
+    step_up = require_signing_step_up(principal)
     async with in_transaction() as conn:
         case, mediation = await _authorize(request, PARTICIPATE, conn=conn)
         signed = await agreements.sign_agreement(
@@ -315,7 +317,7 @@ async def sign(request: web.Request, *, query: SignQuery) -> AgreementOut:
             case,
             mediation,
             principal,
-            presence.verified_at,
+            step_up.verified_at,
             query.party_id,
         )
     return await _agreement_out(request, case, signed.agreement)

@@ -1,8 +1,9 @@
 """A registered two-party case with people signed in through the fake WeChat platform.
 
-Presence (a passed face check) is issued through the application's own token codec, as in
-tests/identity/test_presence.py: the face path itself is tested in tests/identity, and it is
-CPU-heavy.
+Presence (a passed face check) for parties is issued through the application's own token codec,
+as in tests/identity/test_presence.py: the face path itself is tested in tests/identity, and it
+is CPU-heavy. Court staff have no face record: they step up for real, with an authenticator code
+sent to POST /api/v1/identity/staff/step-up.
 """
 
 from __future__ import annotations
@@ -12,18 +13,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyotp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from backend.appkeys import AUTH, DATABASE, SETTINGS, WORKER
+from backend.appkeys import AUTH, DATABASE, KEYRING, SETTINGS, WORKER
+from backend.auth.models import Account
 from backend.auth.principal import Role
+from backend.fieldcrypto import FieldCipher
 from backend.jobs.models import Job
 from filing.models import Filing, FilingStatus, Party, Representation
+from identity.models import StaffTotp
+from identity.staff_login import TOTP_CONTEXT
 from tests.identity.conftest import Platform, bearer, wechat_sign_in
 
 Client = TestClient[Any, Any]
 COURT = "浙0281"
 TEMPLATE = "mc_hearing_notice"
+STEP_UP = "/api/v1/identity/staff/step-up"
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"\x00" * 400
 
@@ -35,6 +42,17 @@ class Person:
     openid: str | None
     session_id: uuid.UUID
     app: web.Application
+    totp_secret: str | None = None
+
+    def code(self) -> str:
+        assert self.totp_secret is not None, "only staff have an authenticator"
+        return pyotp.TOTP(self.totp_secret).now()
+
+    async def step_up(self, client: Client) -> dict[str, str]:
+        """Headers with a token proving a fresh authenticator code (court staff's step-up)."""
+        resp = await client.post(STEP_UP, json={"totp": self.code()}, headers=self.headers)
+        assert resp.status == 200, await resp.text()
+        return bearer((await resp.json())["access_token"])
 
     def present(self, age_s: int = 0) -> dict[str, str]:
         """Headers with a token carrying a face check ``age_s`` seconds old."""
@@ -63,8 +81,18 @@ async def litigant(client: Client, app: web.Application, platform: Platform) -> 
 
 
 async def staff(app: web.Application, accounts: Any, role: Role) -> Person:
+    """A staff member with a confirmed authenticator, as create-staff plus enrolment leave one."""
     account, headers = await accounts.headers(role, court_code=COURT)
-    return Person(account.id, headers, None, _session_of(app, headers), app)
+    secret = pyotp.random_base32()
+    with app[DATABASE].activate():
+        await Account.filter(id=account.id).update(username=f"{role.value}_{account.id.hex[:8]}")
+        await StaffTotp.create(
+            id=uuid.uuid4(),
+            account_id=account.id,
+            secret_enc=FieldCipher(app[KEYRING].field_key).encrypt(secret, context=TOTP_CONTEXT),
+            confirmed_at=datetime.now(UTC),
+        )
+    return Person(account.id, headers, None, _session_of(app, headers), app, secret)
 
 
 async def registered_case(

@@ -404,8 +404,12 @@ async def test_two_party_asynchronous_hearing(
     assert verified["missing_roles"] == ["defendant", "judge"]
     assert sorted(verified["missing_parties"]) == sorted([parties["李四"], parties["王五"]])
     await _post(client, f"{case}/transcript/sign", defendant.present())
-    await _post(client, f"{case}/transcript/sign", judge.present())
-    resp = await client.post(f"{case}/transcript/sign", headers=judge.present())
+    # the judge has no face record: a fresh authenticator code is the judge's step-up
+    resp = await client.post(f"{case}/transcript/sign", headers=judge.headers)
+    assert (await _ok(resp, 403))["code"] == "step_up_required"
+    judge_signing = await judge.step_up(client)
+    await _post(client, f"{case}/transcript/sign", judge_signing)
+    resp = await client.post(f"{case}/transcript/sign", headers=judge_signing)
     assert (await _ok(resp, 409))["code"] == "already_signed"
     # one defendant's signature does not sign for the other
     verified = await _ok(await client.get(f"{case}/transcript/verify", headers=judge.headers))
@@ -419,6 +423,7 @@ async def test_two_party_asynchronous_hearing(
         ("judge", None),
         ("defendant", parties["王五"]),
     ]
+    assert [s["step_up_method"] for s in verified["signatures"]] == ["face", "face", "totp", "face"]
     assert all(s["valid"] for s in verified["signatures"])
     await run_jobs(app)
     awaited = [

@@ -14,6 +14,8 @@ from backend.jobs.models import Job
 from filing.models import CaseEvent
 from hearings.asynchronous.models import NotificationSent
 from hearings.asynchronous.notify import CLOSE_KIND
+from hearings.models import VideoHearing
+from service_of_process.models import ServiceTask
 from tests.async_hearings.helpers import (
     BASE,
     Client,
@@ -185,19 +187,68 @@ async def test_reopen_and_convert_to_video(
         f"{case}/stages/claim/reopen", json={"closes_at": later}, headers=judge.headers
     )
     assert (await _ok(resp, 409))["code"] == "later_stage_has_posts"
+    starts_at = datetime.now(UTC) + timedelta(days=4)
+    reason = "双方对借款金额争议较大，需同步询问"
     # parties cannot steer the hearing
-    resp = await client.post(f"{case}/convert", json={"reason": "x" * 3}, headers=plaintiff.headers)
+    resp = await client.post(
+        f"{case}/convert",
+        json={"reason": "x" * 3, "starts_at": starts_at.isoformat()},
+        headers=plaintiff.headers,
+    )
     assert resp.status == 404
+    # the video hearing's notice must be served 3 days ahead: too soon is refused, and the
+    # asynchronous hearing goes on untouched
+    resp = await client.post(
+        f"{case}/convert",
+        json={"reason": reason, "starts_at": (starts_at - timedelta(days=2)).isoformat()},
+        headers=judge.headers,
+    )
+    assert (await _ok(resp, 422))["code"] == "too_soon"
+    hearing = await _ok(await client.get(case, headers=judge.headers))
+    assert hearing["status"] == "in_progress" and hearing["video_hearing_id"] is None
+    with app[DATABASE].activate():
+        assert await VideoHearing.filter(filing_id=filing.id).count() == 0
 
     hearing = await _ok(
         await client.post(
             f"{case}/convert",
-            json={"reason": "双方对借款金额争议较大，需同步询问"},
+            json={"reason": reason, "starts_at": starts_at.isoformat()},
             headers=judge.headers,
         )
     )
     assert hearing["status"] == "converted" and hearing["converted_at"]
     assert all(s["status"] != "open" for s in hearing["stages"])
+    # the conversion scheduled a real video hearing, linked from the asynchronous hearing ...
+    video_id = hearing["video_hearing_id"]
+    assert video_id is not None
+    assert (await _ok(await client.get(case, headers=defendant.headers)))["video_hearing_id"] == (
+        video_id
+    )
+    video = await _ok(await client.get(f"/api/v1/hearings/video/{video_id}", headers=judge.headers))
+    assert video["status"] == "scheduled" and video["filing_id"] == str(filing.id)
+    assert datetime.fromisoformat(video["starts_at"]) == starts_at
+    assert sorted(p["role"] for p in video["participants"]) == ["judge", "party", "party"]
+    # ... whose notice went to electronic service, as for any scheduled hearing
+    assert video["notice_status"] == "sent"
+    with app[DATABASE].activate():
+        tasks = await ServiceTask.filter(origin_key=f"hearing:{video_id}:notice").count()
+        assert tasks == 1
+        assert await VideoHearing.filter(filing_id=filing.id).count() == 1
+    # the parties see it among the case's video hearings
+    listed = await _ok(
+        await client.get(
+            "/api/v1/hearings/video",
+            params={"filing_id": str(filing.id)},
+            headers=plaintiff.headers,
+        )
+    )
+    assert [h["id"] for h in listed["items"]] == [video_id]
+    resp = await client.post(
+        f"{case}/convert",
+        json={"reason": reason, "starts_at": starts_at.isoformat()},
+        headers=judge.headers,
+    )
+    assert (await _ok(resp, 409))["code"] == "hearing_not_in_progress"
     resp = await client.post(
         f"{case}/posts",
         json={"stage": "evidence", "kind": "text", "text": "晚了"},
@@ -209,6 +260,7 @@ async def test_reopen_and_convert_to_video(
             filing_id=filing.id, kind="async_hearing_converted_to_video"
         ).first()
     assert event is not None and event.details["reason"].startswith("双方")
+    assert event.details["video_hearing_id"] == video_id
     # the record so far stays verifiable
     check = await _ok(await client.get(f"{case}/record/verify", headers=defendant.headers))
     assert check["valid"] is True and check["entries"] == 2

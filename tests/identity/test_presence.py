@@ -16,7 +16,13 @@ from aiohttp import web
 from backend.appkeys import AUTH
 from backend.auth.principal import Actor, Principal, Role
 from backend.errors import Forbidden
-from identity.presence import PRESENCE_MAX_AGE_S, presence_of, require_recent_presence
+from identity.presence import (
+    PRESENCE_MAX_AGE_S,
+    StepUp,
+    presence_of,
+    require_recent_presence,
+    require_signing_step_up,
+)
 from tests.identity.conftest import Client, bearer
 
 PRESENCE = "/api/v1/identity/face/presence"
@@ -117,3 +123,55 @@ async def test_refreshing_the_session_drops_presence(
     assert resp.status == 200, await resp.text()
     refreshed = (await resp.json())["access_token"]
     assert (await client.get(PRESENCE, headers=bearer(refreshed))).status == 403
+
+
+def _staff(step_up_at: datetime | None, presence_at: datetime | None = None) -> Principal:
+    return Principal(
+        account_id=uuid4(),
+        roles=frozenset({Role.JUDGE}),
+        session_id=uuid4(),
+        court_code="浙0281",
+        presence_verified_at=presence_at,
+        step_up_verified_at=step_up_at,
+    )
+
+
+def test_signing_step_up_staff_by_code_parties_by_face() -> None:
+    fresh = NOW - timedelta(seconds=PRESENCE_MAX_AGE_S)
+    assert require_signing_step_up(_staff(fresh), now=NOW) == StepUp(fresh, "totp")
+    # a face check also counts for staff, should they have one
+    assert require_signing_step_up(_staff(None, fresh), now=NOW) == StepUp(fresh, "face")
+    assert require_signing_step_up(_principal(fresh), now=NOW) == StepUp(fresh, "face")
+    # a step-up claim is no face check: parties are asked for one
+    party = Principal(
+        account_id=uuid4(),
+        roles=frozenset({Role.LITIGANT}),
+        session_id=uuid4(),
+        step_up_verified_at=fresh,
+    )
+    with pytest.raises(Forbidden) as caught:
+        require_signing_step_up(party, now=NOW)
+    assert caught.value.code == "presence_required"
+
+
+@pytest.mark.parametrize(
+    ("step_up_at", "stale"),
+    [
+        (None, False),
+        (NOW - timedelta(seconds=PRESENCE_MAX_AGE_S + 1), True),
+        (NOW + timedelta(minutes=5), True),
+    ],
+    ids=["missing", "just-stale", "future"],
+)
+def test_staff_without_a_fresh_code_are_refused(step_up_at: datetime | None, stale: bool) -> None:
+    with pytest.raises(Forbidden) as caught:
+        require_signing_step_up(_staff(step_up_at), now=NOW)
+    error = caught.value
+    assert error.status == 403 and error.code == "step_up_required"
+    assert error.extra == {
+        "max_age_s": 300,
+        "step_up": "/api/v1/identity/staff/step-up",
+        "method": "totp",
+    }
+    assert "动态验证码" in error.detail and "authenticator code" in error.detail
+    assert ("too old" in error.detail) is stale

@@ -145,7 +145,9 @@ async def test_mediation_to_a_signed_agreement_and_a_served_statement(
     # signing needs a fresh face check; the first signature does not make it effective
     resp = await client.post(f"{one}/agreement/sign", headers=plaintiff.headers)
     assert (await _ok(resp, 403))["code"] == "presence_required"
-    assert (await client.post(f"{one}/agreement/sign", headers=mediator.present())).status == 404
+    # the mediator (court staff) signs for no party, even after a real step-up
+    mediator_signing = await mediator.step_up(client)
+    assert (await client.post(f"{one}/agreement/sign", headers=mediator_signing)).status == 404
     body = await _ok(await client.post(f"{one}/agreement/sign", headers=plaintiff.present()))
     assert body["status"] == "awaiting_signatures" and body["awaiting"] == 1
     assert (await client.get(f"{one}/statement", headers=plaintiff.headers)).status == 404
