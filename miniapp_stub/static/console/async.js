@@ -98,15 +98,18 @@ function stagesCard(api, base, hearing, slot, reload) {
     reload();
   }));
   const reason = h('input', { name: 'reason', minlength: '2', maxlength: '1000', placeholder: '转为视频庭审的理由 / why' });
+  const startsAt = h('input', { name: 'starts_at', type: 'datetime-local', id: 'async-convert-start', title: '开庭时间（至少提前3日）/ start, at least 3 days ahead' });
   const convert = h('button', { class: 'btn warn', type: 'button', id: 'async-convert' }, '转为视频庭审 / Convert to a video hearing');
   convert.addEventListener('click', () => busy(convert, slot, async () => {
-    await api.post(`${base}/convert`, { reason: reason.value.trim() });
-    reload();
+    const start = startsAt.value ? new Date(startsAt.value) : null;
+    const out = await api.post(`${base}/convert`, { reason: reason.value.trim(), starts_at: start && !Number.isNaN(start.getTime()) ? start.toISOString() : null });
+    if (out.video_hearing_id) location.hash = `#/video/${out.video_hearing_id}`;
+    else reload();
   }));
   return h('div', { class: 'card' },
     h('h2', {}, '阶段与期限 ', h('span', { class: 'en' }, `Stages · ${hearing.status} · ${hearing.mode || ''}`)),
     h('table', { class: 'queue', id: 'async-stage-table' }, h('tbody', {}, rows)),
-    running ? [advance, h('h3', {}, '转为视频 Conversion'), reason, convert] : null);
+    running ? [advance, h('h3', {}, '转为视频 Conversion'), reason, h('label', {}, '开庭时间 / Starts at ', startsAt), convert] : null);
 }
 
 function questionCard(api, base, hearing, parties, slot, reload) {
