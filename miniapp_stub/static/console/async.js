@@ -183,7 +183,16 @@ async function transcriptCard(api, base, hearing, slot, reload) {
   const pdf = h('button', { class: 'btn secondary inline', type: 'button' }, 'PDF');
   pdf.addEventListener('click', () => busy(pdf, slot, () => api.download(`${base}/transcript/pdf`, 'transcript.pdf')));
   const sign = h('button', { class: 'btn inline', type: 'button', id: 'transcript-sign' }, '签名 / Sign');
-  sign.addEventListener('click', () => busy(sign, slot, async () => { await api.post(`${base}/transcript/sign`); reload(); }));
+  // Judges sign after a step-up: a fresh code from their authenticator (valid 5 minutes).
+  const code = h('input', { name: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '8', id: 'transcript-totp', placeholder: '动态验证码 / authenticator code' });
+  sign.addEventListener('click', () => busy(sign, slot, async () => {
+    if (code.value.trim()) {
+      const stepUp = await api.post('/api/v1/identity/staff/step-up', { totp: code.value.trim() });
+      api.setAccessToken(stepUp.access_token);
+    }
+    await api.post(`${base}/transcript/sign`);
+    reload();
+  }));
   const check = h('div');
   const verify = h('button', { class: 'btn secondary inline', type: 'button' }, '核验 / Verify');
   verify.addEventListener('click', () => busy(verify, slot, async () => {
@@ -194,7 +203,7 @@ async function transcriptCard(api, base, hearing, slot, reload) {
   return h('div', { class: 'card', id: 'transcript' }, h('h2', {}, '笔录 ', h('span', { class: 'en' }, 'Transcript')),
     h('p', { class: 'muted' }, `SHA-256 ${transcript.sha256} · ${transcript.record_seq} entries`),
     h('ul', { class: 'list' }, transcript.signatures.map((s) => h('li', {}, `${ROLE[s.signer_role] || s.signer_role} · ${when(s.signed_at)}`))),
-    h('div', { class: 'row' }, pdf, sign, verify), check, hearing.status === 'closed' ? make : null);
+    h('div', { class: 'row' }, pdf, code, sign, verify), check, hearing.status === 'closed' ? make : null);
 }
 
 export async function page(view, api, filingId) {
