@@ -279,17 +279,18 @@ class TotpStore:
         tmp.chmod(0o600)
         tmp.replace(self.path)
 
-    def code(self, username: str, secret: str) -> str:
-        """The current step's code, or the next step's when the current one was used: a code
-        is single use and the server accepts one step of drift, so a second sign-in of the same
-        account within 30 s need not wait (and a code never goes stale while argon2 runs)."""
+    async def code(self, username: str, secret: str) -> str:
+        """A code the server has not accepted yet: the current step's, or the next step's when
+        the current one was used (codes are single use and the server accepts one step of
+        drift); when both were used, wait for the next step rather than fail."""
         totp = pyotp.TOTP(secret)
-        current = int(time.time()) // totp.interval
-        step = max(current, self.last_step.get(username, -1) + 1)
-        if step > current + 1:
-            raise StepFailed(f"{username}: signed in too often within a minute")
-        self.last_step[username] = step
-        return str(totp.generate_otp(step))
+        while True:
+            current = int(time.time()) // totp.interval
+            step = max(current, self.last_step.get(username, -1) + 1)
+            if step <= current + 1:
+                self.last_step[username] = step
+                return str(totp.generate_otp(step))
+            await asyncio.sleep((current + 1) * totp.interval - time.time() + 0.1)
 
 
 async def staff_sign_in(api: Api, staff: Staff, totps: TotpStore) -> None:
@@ -305,12 +306,12 @@ async def staff_sign_in(api: Api, staff: Staff, totps: TotpStore) -> None:
         await api.call(
             "POST",
             "/api/v1/identity/staff/totp/confirm",
-            json_body={**credentials, "totp": totps.code(staff.username, secret)},
+            json_body={**credentials, "totp": await totps.code(staff.username, secret)},
         )
     tokens = await api.call(
         "POST",
         "/api/v1/identity/staff/login",
-        json_body={**credentials, "totp": totps.code(staff.username, secret)},
+        json_body={**credentials, "totp": await totps.code(staff.username, secret)},
     )
     staff.token = str(tokens["access_token"])
     me = await api.call("GET", "/api/v1/auth/me", token=staff.token)

@@ -16,6 +16,7 @@ from backend.demo.client import (
     Outcome,
     Staff,
     StepFailed,
+    TotpStore,
     form,
     pdf_bytes,
     prove_presence,
@@ -32,6 +33,7 @@ class HearingSteps:
     plaintiff: Litigant
     defendant: Litigant
     judge: Staff
+    totps: TotpStore
     origin: str
     video_seconds: float
 
@@ -168,11 +170,20 @@ class HearingSteps:
         self.out.async_record_valid = bool(check["valid"])
         self.out.async_record_entries = int(check["entries"])
         await self.api.call("POST", f"{case}/transcript", token=judge)
-        # The parties e-sign after a face check. (The judge's signature needs one too, which
-        # staff accounts cannot give: it is left to the console.)
+        # The parties e-sign after a face check; the judge after an authenticator-code step-up.
         for person in (p, d):
             await self._present(person)
             await self.api.call("POST", f"{case}/transcript/sign", token=person.token)
+        secret = self.totps.get(self.judge.username)
+        if secret is None:
+            raise StepFailed(f"{self.judge.username} has no authenticator enrolled")
+        step_up = await self.api.call(
+            "POST",
+            "/api/v1/identity/staff/step-up",
+            token=judge,
+            json_body={"totp": await self.totps.code(self.judge.username, secret)},
+        )
+        await self.api.call("POST", f"{case}/transcript/sign", token=step_up["access_token"])
         verified = await self.api.call("GET", f"{case}/transcript/verify", token=judge)
         self.out.transcript_signatures = sum(1 for s in verified["signatures"] if s["valid"])
         if not self.out.async_record_valid or not verified["file_intact"]:
