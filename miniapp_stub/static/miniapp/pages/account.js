@@ -1,7 +1,8 @@
 // Sign-in, profile, consents and real-name verification (ID number, then a face check taken with
 // the phone's camera, and the liveness prompts that prove presence).
 import { api, go } from '/miniapp/session.js';
-import { busy, clear, field, formValues, h, progressBar, when } from '/miniapp/ui.js';
+import { faceCamera } from '/miniapp/facecheck.js';
+import { busy, clear, field, formValues, h, when } from '/miniapp/ui.js';
 import * as wx from '/miniapp/wx.js';
 
 export async function login(view) {
@@ -82,27 +83,8 @@ export async function consents(view) {
 
 // ------------------------------------------------------------------ real name and face
 
-async function startCamera(video) {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    throw new Error('此浏览器无法使用摄像头 / this browser cannot use the camera');
-  }
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, facingMode: 'user' }, audio: false });
-  video.srcObject = stream;
-  await video.play();
-  return stream;
-}
-
-function grabJpeg(video, canvas) {
-  canvas.width = video.videoWidth || 640;
-  canvas.height = video.videoHeight || 480;
-  canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
-  return new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
-}
-
 // The outcome of the last face check, shown once on the page that follows it.
 let flash = null;
-
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 export async function realname(view) {
   const profile = await api.get('/api/v1/identity/me');
@@ -123,31 +105,25 @@ export async function realname(view) {
     });
   });
 
-  // Step 2: ID portrait + selfie from the camera.
-  const video = h('video', { playsinline: true, muted: true, autoplay: true });
-  const canvas = h('canvas', { hidden: true });
+  // Step 2: ID portrait + selfie from the camera, then liveness with the same camera.
+  const camera = faceCamera({ actionsId: 'liveness-actions' });
   const preview = h('img', { alt: '', hidden: true });
-  const prompt = h('div', { class: 'prompt', hidden: true });
   const portrait = h('input', { type: 'file', name: 'id_portrait', accept: 'image/jpeg,image/png', id: 'id-portrait' });
   const faceSlot = h('div');
-  const progress = progressBar();
-  progress.hidden = true;
-  let stream = null;
   let selfie = null;
 
   const cameraButton = h('button', { class: 'btn secondary', type: 'button', id: 'camera-start' }, '打开摄像头 / Start camera');
   cameraButton.addEventListener('click', () => busy(cameraButton, faceSlot, async () => {
-    stream = await startCamera(video);
+    await camera.start();
     preview.hidden = true;
-    video.hidden = false;
+    camera.video.hidden = false;
   }));
   const shoot = h('button', { class: 'btn secondary', type: 'button', id: 'take-selfie' }, '拍照 / Take selfie');
   shoot.addEventListener('click', () => busy(shoot, faceSlot, async () => {
-    if (!stream) stream = await startCamera(video);
-    selfie = await grabJpeg(video, canvas);
+    selfie = await camera.snapshot();
     preview.src = URL.createObjectURL(selfie);
     preview.hidden = false;
-    video.hidden = true;
+    camera.video.hidden = true;
   }));
   const verify = h('button', { class: 'btn', type: 'button', id: 'face-verify' }, '人脸核验 / Verify my face');
   verify.addEventListener('click', () => busy(verify, faceSlot, async () => {
@@ -156,48 +132,20 @@ export async function realname(view) {
     const form = new FormData();
     form.append('id_portrait', portrait.files[0]);
     form.append('selfie', selfie, 'selfie.jpg');
-    progress.hidden = false;
-    const out = await api.upload('/api/v1/identity/face/verify', form, progress.set);
+    camera.progress.hidden = false;
+    const out = await api.upload('/api/v1/identity/face/verify', form, camera.progress.set);
     flash = `核验结果 / Result: ${out.result} · ${out.realname_status}`;
     go('#/realname');
   }));
 
   // Liveness: the server's random actions, shown one after the other while frames are taken.
-  const actionList = h('ol', { class: 'actions', id: 'liveness-actions' });
   const liveness = h('button', { class: 'btn secondary', type: 'button', id: 'liveness' }, '活体检测 / Liveness check');
   liveness.addEventListener('click', () => busy(liveness, faceSlot, async () => {
     if (!portrait.files.length) throw new Error('请选择身份证人像面照片（与实名核验时相同）/ choose the same ID portrait photo');
-    if (!stream) stream = await startCamera(video);
-    video.hidden = false;
+    camera.video.hidden = false;
     preview.hidden = true;
-    const challenge = await api.post('/api/v1/identity/face/liveness/challenges');
-    const steps = challenge.actions.map((a) => h('li', {}, a.prompt_zh_en));
-    clear(actionList, steps);
-    const frames = [];
-    const perAction = Math.ceil(Math.min(challenge.max_frames, Math.max(challenge.min_frames, 30)) / challenge.actions.length);
-    prompt.hidden = false;
-    for (const [index, action] of challenge.actions.entries()) {
-      prompt.textContent = action.prompt_zh_en;
-      steps.forEach((step, i) => step.classList.toggle('current', i === index));
-      for (let i = 0; i < perAction; i += 1) {
-        frames.push(await grabJpeg(video, canvas));
-        await sleep(100);
-      }
-    }
-    prompt.textContent = '上传中 / Uploading…';
-    const form = new FormData();
-    form.append('nonce', challenge.nonce);
-    form.append('mirrored', 'false');
-    form.append('id_portrait', portrait.files[0]);
-    frames.forEach((frame, i) => form.append('frame', frame, `frame${String(i).padStart(2, '0')}.jpg`));
-    progress.hidden = false;
-    try {
-      const out = await api.upload(`/api/v1/identity/face/liveness/${challenge.challenge_id}`, form, progress.set);
-      api.setAccessToken(out.access_token);
-      clear(faceSlot, h('div', { class: 'ok' }, `已确认本人在场，有效至 / presence proven until ${when(out.presence_valid_until)}`));
-    } finally {
-      prompt.hidden = true;
-    }
+    const out = await camera.run(portrait.files[0]);
+    clear(faceSlot, h('div', { class: 'ok' }, `已确认本人在场，有效至 / presence proven until ${when(out.presence_valid_until)}`));
   }));
 
   const shown = flash ? h('div', { class: 'ok', id: 'face-result' }, flash) : null;
@@ -219,11 +167,9 @@ export async function realname(view) {
       h('h2', {}, '2. 人脸核验 ', h('span', { class: 'en' }, 'Face check')), shown,
       h('p', { class: 'muted' }, '照片只用于本次比对，不会保存。/ Photos are used for this check only and not kept.'),
       field('身份证人像面照片 / ID portrait photo', portrait),
-      h('div', { class: 'camera' }, video, preview, prompt), canvas,
+      h('div', { class: 'camera' }, camera.video, preview, camera.prompt), camera.canvas,
       h('div', { class: 'row' }, cameraButton, shoot),
       real.status !== 'verified' ? verify : null,
-      liveness, actionList, progress, faceSlot) : null,
+      liveness, camera.actions, camera.progress, faceSlot) : null,
   );
-  // Release the camera when the user leaves the page.
-  window.addEventListener('hashchange', () => { if (stream) for (const t of stream.getTracks()) t.stop(); }, { once: true });
 }
