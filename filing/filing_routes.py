@@ -12,7 +12,7 @@ from aiohttp import web
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from backend.appkeys import AUDIT, RATE_LIMITER
+from backend.appkeys import AUDIT, POLICY, RATE_LIMITER
 from backend.auth.models import Account
 from backend.auth.principal import Role
 from backend.errors import NotFound, ValidationFailed
@@ -26,6 +26,8 @@ from filing.access import (
     EDIT,
     READ,
     RESOURCE,
+    REVIEW,
+    load_access,
 )
 from filing.models import (
     Evidence,
@@ -34,7 +36,7 @@ from filing.models import (
     Party,
     Representation,
 )
-from filing.parties import create_party, party_out
+from filing.parties import create_party, party_out, update_party
 from filing.record import (
     authorize,
     detail,
@@ -55,6 +57,7 @@ from filing.schemas import (
     MineQuery,
     PartyIn,
     PartyOut,
+    PartyUpdate,
     RepresentationOut,
 )
 from filing.workflow import (
@@ -164,6 +167,69 @@ async def add_party(request: web.Request, *, body: PartyIn) -> PartyOut:
             {"party_id": str(party.id), "role": party.role},
         )
     return party_out(party, masked=False)
+
+
+# What only the party side declares (service address and its confirmation: consent to
+# electronic service); a clerk corrects the domicile facts the court itself establishes.
+_PARTY_SIDE_ONLY = ("service_address", "service_address_confirmed")
+
+
+@routes.patch("/filings/{filing_id}/parties/{party_id}")
+@endpoint(
+    "Change a party's domicile (in or outside the PRC mainland) or addresses: the filing side "
+    "while drafting or correcting; the clerk of the court holding the case after submission "
+    "(not the service address, which only the party declares)",
+    body=PartyUpdate,
+    response=PartyOut,
+    tags=TAGS,
+    errors=(404, 409, 422),
+)
+async def edit_party(request: web.Request, *, body: PartyUpdate) -> PartyOut:
+    principal = require_principal(request)
+    policy = request.config_dict[POLICY]
+    async with in_transaction() as conn:
+        filing = await svc.get_filing(request.match_info["filing_id"], conn)
+        access, parties = await load_access(filing)
+        if policy.permits(principal, REVIEW, RESOURCE, access):
+            for field in _PARTY_SIDE_ONLY:
+                if field in body.model_fields_set:
+                    raise ValidationFailed(
+                        f"{field} is declared by the party, not the court",
+                        errors=[
+                            {
+                                "location": "body",
+                                "field": field,
+                                "message": "declared by the party / 由当事人填写",
+                                "type": "party_side_only",
+                            }
+                        ],
+                    )
+        else:
+            policy.check(principal, EDIT, RESOURCE, access)
+            require_editable(filing)
+        party = next((p for p in parties if str(p.id) == request.match_info["party_id"]), None)
+        if party is None:
+            raise NotFound("no such party")
+        changes = await update_party(conn, party, body)
+        if changes:
+            fields = sorted(changes)
+            await svc.add_event(
+                conn, filing, "party_changed", principal.account_id, {"fields": fields}
+            )
+            await request.config_dict[AUDIT].record(
+                conn,
+                request_actor(request),
+                "filing.edit_party",
+                RESOURCE,
+                str(filing.id),
+                # Field names only: addresses are personal data the audit trail need not copy.
+                {"party_id": str(party.id), "fields": fields, **_flags(changes)},
+            )
+    return party_out(party, masked=False)
+
+
+def _flags(changes: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in changes.items() if k == "domiciled_abroad"}
 
 
 @routes.delete("/filings/{filing_id}/parties/{party_id}")

@@ -164,6 +164,9 @@ class Party(Model):
     address = fields.CharField(max_length=300)
     service_address = fields.CharField(max_length=200, null=True)
     service_address_confirmed = fields.BooleanField(default=False)
+    # No domicile in the PRC mainland: service gives such a party the 30-day response and
+    # appeal periods of CPL Art. 285-286 (and 60-day public notice).
+    domiciled_abroad = fields.BooleanField(default=False)
     account_id = fields.UUIDField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -11,7 +11,7 @@ from backend.errors import ValidationFailed
 from backend.fieldcrypto import FieldCipher
 from filing.catalogue import PROVINCES
 from filing.models import Filing, Party
-from filing.schemas import PartyIn, PartyOut
+from filing.schemas import PartyIn, PartyOut, PartyUpdate
 from identity.credit_code import parse_credit_code
 from identity.idcard import InvalidIdentifier, mask_resident_id, parse_resident_id
 from identity.models import Organisation, RealName, RealNameStatus
@@ -39,6 +39,7 @@ def party_values(body: PartyIn, cipher: FieldCipher) -> dict[str, Any]:
         "address": body.address,
         "service_address": body.service_address,
         "service_address_confirmed": body.service_address_confirmed,
+        "domiciled_abroad": body.domiciled_abroad,
     }
     if body.kind == "natural":
         if body.credit_code:
@@ -111,6 +112,24 @@ async def create_party(
     )
 
 
+def party_changes(body: PartyUpdate) -> dict[str, Any]:
+    """Column values a party edit sets: only the fields given."""
+    values = body.model_dump(exclude_unset=True)
+    for field in ("region_code", "address", "service_address_confirmed", "domiciled_abroad"):
+        if field in values and values[field] is None:
+            raise _field(field, "null_not_allowed", f"{field} cannot be null")
+    return values
+
+
+async def update_party(conn: BaseDBAsyncClient, party: Party, body: PartyUpdate) -> dict[str, Any]:
+    """Apply an edit; the changed fields with their new values (for the audit record)."""
+    values = {k: v for k, v in party_changes(body).items() if getattr(party, k) != v}
+    if values:
+        party.update_from_dict(values)
+        await party.save(using_db=conn, update_fields=list(values))
+    return values
+
+
 def region_name(region_code: str) -> str:
     """The province of a division code: what the other side learns of a party's address."""
     for province in PROVINCES:
@@ -132,6 +151,7 @@ def party_out(party: Party, *, masked: bool) -> PartyOut:
             address=party.address,
             service_address=party.service_address,
             service_address_confirmed=party.service_address_confirmed,
+            domiciled_abroad=party.domiciled_abroad,
             linked=party.account_id is not None,
             masked=False,
         )
@@ -151,6 +171,7 @@ def party_out(party: Party, *, masked: bool) -> PartyOut:
         address=region_name(party.region_code),
         service_address=None,
         service_address_confirmed=party.service_address_confirmed,
+        domiciled_abroad=party.domiciled_abroad,
         linked=party.account_id is not None,
         masked=True,
     )

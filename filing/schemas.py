@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, WithJsonSchema, field_validator
+from pydantic import Field, StrictBool, WithJsonSchema, field_validator
 
 from backend.schemas import Input, Output, PageQuery
 from filing.case_numbers import validate_court_code
@@ -279,6 +279,12 @@ class FilingUpdate(Input):
         return _claim_amount(value)
 
 
+_ABROAD = (
+    "在中华人民共和国大陆没有住所 / no domicile in the PRC mainland: documents served on this "
+    "party (or its agent) run the 30-day response and appeal periods of CPL Art. 285-286"
+)
+
+
 class PartyIn(Input):
     role: str = Field(pattern="^(plaintiff|defendant|third_party)$")
     kind: str = Field(pattern="^(natural|organisation)$")
@@ -289,7 +295,20 @@ class PartyIn(Input):
     address: str = Field(min_length=2, max_length=300)
     service_address: str | None = Field(default=None, max_length=200)
     service_address_confirmed: bool = False
+    domiciled_abroad: StrictBool = Field(default=False, description=_ABROAD)
     is_me: bool = Field(default=False, description="link this party to your own account")
+
+
+class PartyUpdate(Input):
+    """Only the fields given change."""
+
+    region_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{6}$", description="division code of the domicile"
+    )
+    address: str | None = Field(default=None, min_length=2, max_length=300)
+    service_address: str | None = Field(default=None, max_length=200)
+    service_address_confirmed: StrictBool | None = None
+    domiciled_abroad: StrictBool | None = Field(default=None, description=_ABROAD)
 
 
 class PartyOut(Output):
@@ -303,6 +322,7 @@ class PartyOut(Output):
     address: str
     service_address: str | None
     service_address_confirmed: bool
+    domiciled_abroad: bool
     linked: bool
     masked: bool
 

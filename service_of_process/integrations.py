@@ -49,8 +49,10 @@ from service_of_process.service import (
 
 # The video hearing takes place in the mini-program's hearing room.
 ONLINE_PLACE = "移动微法院在线视频庭审"
-# CPL Art. 128 (LEGAL.md §5): the defence is due within 15 days of receipt.
+# CPL Art. 128 (LEGAL.md §5): the defence is due within 15 days of receipt; Art. 285: 30 for a
+# defendant without a domicile in the PRC.
 RESPONSE_DAYS = "15"
+RESPONSE_DAYS_ABROAD = "30"
 
 
 class _Services:
@@ -210,18 +212,27 @@ class RegistrationNotices:
         if not defendants:
             return
         plaintiffs = "、".join(p.name for p in parties if p.role == "plaintiff")
-        body = {"response_days": RESPONSE_DAYS}
-        if plaintiffs:
-            body["plaintiff"] = plaintiffs[:200]
-        await self.services.serve(
-            conn,
-            actor,
-            filing=filing,
-            documents=[(DocumentKind.NOTICE_OF_RESPONSE, body)],
-            origin="filing",
-            origin_key=f"filing:{filing.id}:registered",
-            recipients=[RecipientRef(party_id=p.id) for p in defendants],
-        )
+        # The notice prints the defence period, so defendants without a domicile in the PRC
+        # (30 days, CPL Art. 285) get their own notice, served under its own origin key.
+        for abroad, days, key in (
+            (False, RESPONSE_DAYS, "registered"),
+            (True, RESPONSE_DAYS_ABROAD, "registered:abroad"),
+        ):
+            group = [p for p in defendants if p.domiciled_abroad == abroad]
+            if not group:
+                continue
+            body = {"response_days": days}
+            if plaintiffs:
+                body["plaintiff"] = plaintiffs[:200]
+            await self.services.serve(
+                conn,
+                actor,
+                filing=filing,
+                documents=[(DocumentKind.NOTICE_OF_RESPONSE, body)],
+                origin="filing",
+                origin_key=f"filing:{filing.id}:{key}",
+                recipients=[RecipientRef(party_id=p.id) for p in group],
+            )
 
 
 # --------------------------------------------------------------------------- dashboard

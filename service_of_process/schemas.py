@@ -34,10 +34,11 @@ class DocumentIn(Input):
 class RecipientIn(Input):
     party_id: UUID | None = None
     account_id: UUID | None = Field(default=None, description="an agent (lawyer) in the case")
-    abroad: bool = Field(
-        default=False,
+    abroad: bool | None = Field(
+        default=None,
         description="the recipient has no domicile in the PRC: 30-day response and appeal "
-        "periods (CPL Art. 285–286), public notice deemed served after 60 days",
+        "periods (CPL Art. 285–286), public notice deemed served after 60 days; omitted: "
+        "taken from the party record (domiciled_abroad; an agent: any party it represents)",
     )
 
 

@@ -99,8 +99,10 @@ class RecipientRef:
 
     party_id: UUID | None = None
     account_id: UUID | None = None
-    # No domicile in the PRC (CPL Art. 285–286): the longer periods run from service.
-    abroad: bool = False
+    # No domicile in the PRC (CPL Art. 285–286): the longer periods run from service. None:
+    # from the party record (an agent: from the parties it speaks for); True/False: the
+    # clerk's explicit choice, which overrides the record.
+    abroad: bool | None = None
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -205,6 +207,11 @@ async def _recipients(
         party__filing_id=filing.id, revoked_at__isnull=True
     ).using_db(conn)
     agents = {r.lawyer_account_id for r in reps}
+    # An agent served for a party abroad starts that party's periods, so any such party gives
+    # the agent's delivery the longer ones: cutting a foreign party's period short would cost
+    # it its defence or appeal, a longer one only gives a domestic co-party extra days.
+    abroad_ids = {p.id for p in parties.values() if p.domiciled_abroad}
+    agent_abroad = {r.lawyer_account_id for r in reps if r.party_id in abroad_ids}  # type: ignore[attr-defined]
     out: list[tuple[Party | None, UUID | None, str, str, bool]] = []
     seen: set[tuple[str, UUID]] = set()
     for ref in refs:
@@ -215,14 +222,16 @@ async def _recipients(
             if party is None:
                 raise _invalid("recipients", "not a party of this case")
             key = ("party", party.id)
-            out.append((party, party.account_id, party.name, party.role, ref.abroad))
+            abroad = party.domiciled_abroad if ref.abroad is None else ref.abroad
+            out.append((party, party.account_id, party.name, party.role, abroad))
         else:
             assert ref.account_id is not None
             if ref.account_id not in agents:
                 raise _invalid("recipients", "not an agent in this case")
             account = await Account.filter(id=ref.account_id).using_db(conn).get()
             key = ("agent", ref.account_id)
-            out.append((None, ref.account_id, account.display_name, "agent", ref.abroad))
+            abroad = ref.account_id in agent_abroad if ref.abroad is None else ref.abroad
+            out.append((None, ref.account_id, account.display_name, "agent", abroad))
         if key in seen:
             raise _invalid("recipients", "a recipient is listed twice")
         seen.add(key)

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from pypdf import PdfReader
 
@@ -29,7 +30,14 @@ from tests.async_hearings.helpers import (
     staff,
     started_hearing,
 )
-from tests.filing.workflow_helpers import DEFENDANT_ID, PLAINTIFF_ID, person, seed, verify_real_name
+from tests.filing.workflow_helpers import (
+    DEFENDANT_ID,
+    PDF,
+    PLAINTIFF_ID,
+    person,
+    seed,
+    verify_real_name,
+)
 from tests.identity.conftest import Platform
 
 SERVICE = "/api/v1/service"
@@ -275,3 +283,134 @@ async def test_open_async_stage_window_is_a_dashboard_deadline(
     assert deadline["kind"] == "async_stage"
     assert deadline["on"] == closes.astimezone(COURT_TZ).date().isoformat()
     assert item["next_hearing"] is None
+
+
+async def test_a_defendant_domiciled_abroad_gets_30_days_from_the_party_record(
+    client: Client, app: web.Application, accounts: Any
+) -> None:
+    await seed(app)
+    plaintiff, plaintiff_headers = await accounts.headers(Role.LITIGANT)
+    await verify_real_name(app, plaintiff.id, PLAINTIFF_ID)
+    _, clerk = await accounts.headers(Role.CLERK, court_code="浙0281")
+    lawyer, _ = await accounts.headers(Role.LAWYER)
+    created = await _ok(
+        await client.post(
+            "/api/v1/filing/filings",
+            json={"court": "浙0281", "cause": "4.cont.loan.private", "claim_amount": "5000"},
+            headers=plaintiff_headers,
+        ),
+        201,
+    )
+    url = f"/api/v1/filing/filings/{created['id']}"
+    for body in (
+        person("plaintiff", PLAINTIFF_ID, "330106", is_me=True),
+        person("defendant", DEFENDANT_ID, "330281", domiciled_abroad=True),
+    ):
+        await _ok(await client.post(f"{url}/parties", json=body, headers=plaintiff_headers), 201)
+    await _ok(await client.post(f"{url}/submit", headers=plaintiff_headers))
+    await _ok(await client.post(f"{url}/register", headers=clerk))
+
+    case_id = uuid.UUID(created["id"])
+    with app[DATABASE].activate():
+        # No clerk chose anything: registration took the domicile from the party record, and
+        # the notice itself prints the 30 days.
+        task = await ServiceTask.get(origin_key=f"filing:{case_id}:registered:abroad")
+        assert not await ServiceTask.filter(origin_key=f"filing:{case_id}:registered").exists()
+        [document] = await ServiceDocument.filter(task_id=task.id)
+        [delivery] = await ServiceDelivery.filter(task_id=task.id)
+        defendant_party = await Party.get(filing_id=case_id, role="defendant")
+        plaintiff_party = await Party.get(filing_id=case_id, role="plaintiff")
+        await Representation.create(
+            id=uuid.uuid4(),
+            party=defendant_party,
+            lawyer_account_id=lawyer.id,
+            power_of_attorney_file_id=uuid.uuid4(),
+            granted_at=datetime.now(UTC),
+        )
+    assert delivery.party_id == defendant_party.id and delivery.recipient_abroad is True
+    resp = await client.get(
+        f"{SERVICE}/deliveries/{delivery.id}/documents/{document.id}", headers=clerk
+    )
+    text = _pdf_text(await resp.read())
+    assert "30日内向本院提出答辩状" in text.replace("\n", ""), text
+
+    async def served_on_1_september(delivery_id: object) -> list[dict[str, Any]]:
+        out = await _ok(
+            await client.post(
+                f"{SERVICE}/deliveries/{delivery_id}/postal",
+                json={"served_at": "2026-09-01T10:00:00+08:00", "tracking_number": "EMS-7654321"},
+                headers=clerk,
+            )
+        )
+        return list(out["deadlines"])
+
+    [defence] = await served_on_1_september(delivery.id)
+    # CPL Art. 285: 30 days from 2026-09-01 end on 2026-10-01, inside the National Day
+    # holiday, so the period ends on the first working day after it.
+    assert (defence["kind"], defence["days"], defence["article"]) == (
+        "response",
+        30,
+        "CPL Art. 285",
+    )
+    assert (defence["start"], defence["due"], defence["rolled_over"]) == (
+        "2026-09-01",
+        "2026-10-08",
+        True,
+    )
+    assert "CPL Art. 285" in defence["explanation_en"] and "没有住所" in defence["explanation_zh"]
+
+    # A judgment served without an explicit flag: the record decides per recipient (the
+    # defendant's lawyer speaks for a party abroad); the clerk's explicit choice overrides it.
+    form = aiohttp.FormData()
+    form.add_field("purpose", "document")
+    form.add_field("file", PDF, filename="judgment.pdf", content_type="application/pdf")
+    file_id = (await _ok(await client.post("/api/v1/files", data=form, headers=clerk), 201))["id"]
+    task_out = await _ok(
+        await client.post(
+            f"{SERVICE}/cases/{case_id}/tasks",
+            json={
+                "documents": [{"kind": "judgment", "file_id": file_id}],
+                "recipients": [
+                    {"party_id": str(plaintiff_party.id)},
+                    {"party_id": str(defendant_party.id)},
+                    {"account_id": str(lawyer.id)},
+                ],
+                "plan": [["inapp"]],
+            },
+            headers=clerk,
+        ),
+        201,
+    )
+    by_role = {d["recipient_role"]: d for d in task_out["deliveries"]}
+    assert {r: d["recipient_abroad"] for r, d in by_role.items()} == {
+        "plaintiff": False,
+        "defendant": True,
+        "agent": True,
+    }
+    # The plaintiff (at home, consented) is served in the app: the ordinary 15 days to appeal.
+    await run_jobs(app)
+    home = await _ok(
+        await client.get(f"{SERVICE}/deliveries/{by_role['plaintiff']['id']}", headers=clerk)
+    )
+    assert home["service_date"] is not None
+    [home_appeal] = home["deadlines"]
+    assert (home_appeal["days"], home_appeal["article"]) == (15, "CPL Art. 171")
+    [away_appeal] = await served_on_1_september(by_role["defendant"]["id"])
+    assert (away_appeal["days"], away_appeal["article"], away_appeal["due"]) == (
+        30,
+        "CPL Art. 286",
+        "2026-10-08",
+    )
+    override = await _ok(
+        await client.post(
+            f"{SERVICE}/cases/{case_id}/tasks",
+            json={
+                "documents": [{"kind": "judgment", "file_id": file_id}],
+                "recipients": [{"party_id": str(defendant_party.id), "abroad": False}],
+                "plan": [["inapp"]],
+            },
+            headers=clerk,
+        ),
+        201,
+    )
+    assert override["deliveries"][0]["recipient_abroad"] is False
