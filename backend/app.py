@@ -51,6 +51,7 @@ from filing.activity import CASE_ACTIVITY_SOURCES
 from filing.clock import register_jobs as register_filing_jobs
 from hearings import integrations as hearing_integrations
 from hearings import routes as hearing_routes
+from hearings import video_jobs
 from hearings.asynchronous import notify as async_hearing_jobs
 from hearings.asynchronous import routes as async_hearing_routes
 from hearings.mediation import routes as mediation_routes
@@ -229,6 +230,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     register_filing_jobs(registry, settings)
     service_jobs.register_jobs(registry, settings)
     async_hearing_jobs.register_jobs(registry, settings)
+    video_jobs.register_jobs(registry, settings)
     return registry
 
 
