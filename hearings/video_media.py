@@ -18,6 +18,7 @@ asks the publisher for one, and a subscriber's loss reports (PLI/FIR) are passed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -227,6 +228,9 @@ class _Session:
     publisher_id: UUID | None = None
     sources: list[_Source] = field(default_factory=list)  # what this connection receives
     tracks: list[ForwardTrack] = field(default_factory=list)  # what it sends
+    # Set when answer() is done with the connection (either way): closing it earlier, while
+    # ICE gathering opens its sockets, would leak them.
+    negotiated: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -325,12 +329,16 @@ class AiortcMediaEngine:
                     f"the offer is not usable (VP8 video and Opus audio are required): {exc}",
                     code="bad_sdp",
                 ) from exc
+            if room.sessions.get((participant_id, session_id)) is not session:
+                raise NotFound("the media session was closed", code="no_session")
             if purpose == SessionPurpose.PUBLISH:
                 self._start_publish(room, participant_id, session)
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
+            session.negotiated.set()
             await self._close(room, (participant_id, session_id))
             raise
+        session.negotiated.set()
         return pc.localDescription.sdp
 
     async def _prepare_publish(
@@ -455,6 +463,9 @@ class AiortcMediaEngine:
             track.stop()
         for source in session.sources:
             source.stop()
+        if not session.negotiated.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.negotiated.wait(), CLOSE_WAIT_S)
         await asyncio.gather(
             close_peer_connection(session.pc), *(self._close(room, k) for k in dependants)
         )
