@@ -99,7 +99,7 @@ class Participant:
         self.decode = decode
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[dict[str, Any]] = []
-        self._arrived = asyncio.Condition()
+        self._arrived = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self.pcs: dict[str, RTCPeerConnection] = {}
         self.tasks: list[asyncio.Task[Any]] = []
@@ -125,23 +125,25 @@ class Participant:
         async for msg in self.ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
-            async with self._arrived:
-                self.messages.append(json.loads(msg.data))
-                self._arrived.notify_all()
-        async with self._arrived:
-            self.messages.append({"type": "_closed", "code": self.ws.close_code})
-            self._arrived.notify_all()
+            self._arrive(json.loads(msg.data))
+        self._arrive({"type": "_closed", "code": self.ws.close_code})
+
+    def _arrive(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        # A fresh event per message, not an asyncio.Condition: a waiter cancelled inside
+        # Condition.wait() must re-acquire its lock before it can end, and stop_media once hung
+        # for good cancelling the publisher watcher that way.
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
 
     async def wait_for(self, match: Any, wait_s: float = 10, *, after: int = 0) -> dict[str, Any]:
-        async def find() -> dict[str, Any]:
-            async with self._arrived:
-                while True:
-                    for message in self.messages[after:]:
-                        if match(message):
-                            return message
-                    await self._arrived.wait()
-
-        return await asyncio.wait_for(find(), wait_s)
+        deadline = time.monotonic() + wait_s
+        while True:
+            for message in self.messages[after:]:
+                if match(message):
+                    return message
+            after = max(after, len(self.messages))
+            await asyncio.wait_for(self._arrived.wait(), max(0.0, deadline - time.monotonic()))
 
     def send(self, message: dict[str, Any]) -> Any:
         assert self.ws is not None
