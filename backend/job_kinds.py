@@ -13,6 +13,7 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     """Every job kind the product runs. The server and `mobile-court worker` both use this, so a
     standalone worker never meets a kind it does not know (which it would bury as dead)."""
     from filing.clock import register_jobs as register_filing_jobs
+    from hearings import video_jobs
     from hearings.asynchronous import notify as async_hearing_jobs
     from service_of_process import jobs as service_jobs
 
@@ -20,4 +21,5 @@ def build_job_registry(settings: Settings) -> JobRegistry:
     register_filing_jobs(registry, settings)
     service_jobs.register_jobs(registry, settings)
     async_hearing_jobs.register_jobs(registry, settings)
+    video_jobs.register_jobs(registry, settings)
     return registry

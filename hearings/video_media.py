@@ -4,8 +4,15 @@
 SFU (README: "Video hearings"). The built-in :class:`AiortcMediaEngine` terminates every peer
 connection on this server: it receives each participant's tracks over a *publish* connection and
 sends them to every other participant over one *subscribe* connection per (subscriber, publisher)
-pair, so joining or leaving never renegotiates anybody else's connection. aiortc decodes what it
-receives and re-encodes per outgoing stream (DESIGN §3), so the cost grows with P×(P−1) streams.
+pair, so joining or leaving never renegotiates anybody else's connection.
+
+It forwards what it receives without decoding or re-encoding it (an SFU): each publisher's
+encoded VP8 pictures and Opus packets are tapped as they are reassembled
+(hearings.video_aiortc) and handed, unchanged, to the recorder and to one bounded queue per
+subscriber, which the subscriber's sender packetises again. The cost per outgoing stream is
+packetising and encrypting, not encoding. Because nothing is re-encoded, every connection speaks
+VP8 and Opus, a new subscriber (or the recorder starting a segment) waits for a key frame and
+asks the publisher for one, and a subscriber's loss reports (PLI/FIR) are passed to the publisher.
 """
 
 from __future__ import annotations
@@ -13,34 +20,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any, Protocol
 from uuid import UUID
 
-import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
+from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription, candidate_from_sdp
-from av import AudioFrame
+from av.packet import Packet
 
 from backend.errors import BadRequest, Conflict, NotFound
 from backend.settings import IceServer
+from hearings.video_aiortc import EncodedFrame, on_keyframe_request, request_keyframe, tap_encoded
 
 log = logging.getLogger("mobile_court.hearings.media")
 
 #: Called for every frame a participant sends while the server holds the room:
-#: (participant id, "audio" | "video", frame). Must not block (the recorder queues it).
-FrameSink = Callable[[UUID, str, Any], None]
+#: (participant id, "audio" | "video", encoded frame). Must not block (the recorder queues it).
+FrameSink = Callable[[UUID, str, EncodedFrame], None]
+
+#: One 20 ms Opus frame of silence (CELT, fullband, mono; what browsers send for a muted track).
+OPUS_SILENCE = b"\xf8\xff\xfe"
+#: Per subscriber and track, about half a second (15 fps video, 20 ms Opus packets): a live
+#: hearing is better served by a dropped picture than by one that comes late.
+FORWARD_QUEUE_FRAMES = {"video": 8, "audio": 25}
+#: Key frame requests to one publisher are at most this frequent (many subscribers may ask).
+KEYFRAME_INTERVAL_S = 0.25
+#: How long closing one peer connection may take before its sockets are closed directly.
+CLOSE_WAIT_S = 3.0
 
 
 class SessionPurpose:
@@ -86,50 +107,118 @@ class MediaEngine(Protocol):
 
     def set_muted(self, room_id: UUID, participant_id: UUID, muted: bool) -> None: ...
 
+    def request_keyframe(self, room_id: UUID, participant_id: UUID) -> None:
+        """Ask the participant's camera for a key frame (a recording segment starts on one)."""
+        ...
+
     def publishers(self, room_id: UUID) -> list[UUID]: ...
 
     def frames_received(self, room_id: UUID) -> dict[tuple[UUID, str], int]: ...
 
 
-class TapTrack(MediaStreamTrack):
-    """Wraps a received track: counts frames, silences a muted microphone, feeds the sink.
-
-    Everything downstream (relay subscribers, the recorder) sees the tapped frames, so a muted
-    participant is silent both to the others and in the record.
-    """
+class _Source:
+    """One received track (a publisher's camera or microphone, or a self-test's): the encoded
+    frames arrive in :meth:`push` and fan out to the recorder and the subscribers' queues."""
 
     def __init__(
-        self, source: MediaStreamTrack, participant_id: UUID, sink: FrameSink, muted: bool
+        self, kind: str, receiver: RTCRtpReceiver, sink: Callable[[EncodedFrame], None] | None
     ) -> None:
+        self.kind = kind
+        self.receiver = receiver
+        self.subscribers: set[ForwardTrack] = set()
+        self.muted = False
+        self._sink = sink
+        self._last_request = -KEYFRAME_INTERVAL_S
+        self._requests: set[asyncio.Future[Any]] = set()
+        tap_encoded(receiver, kind, self.push)
+
+    def push(self, frame: EncodedFrame) -> None:
+        if self.muted and self.kind == "audio":
+            # Silence, not a gap: the others hear nothing and the record stays continuous.
+            frame = replace(frame, data=OPUS_SILENCE)
+        if self._sink is not None:
+            self._sink(frame)
+        for track in list(self.subscribers):
+            track.offer(frame)
+
+    def request_keyframe(self) -> None:
+        now = time.monotonic()
+        if self.kind != "video" or now - self._last_request < KEYFRAME_INTERVAL_S:
+            return
+        request = request_keyframe(self.receiver)
+        if request is not None:
+            self._last_request = now
+            self._requests.add(request)
+            request.add_done_callback(self._requests.discard)
+
+    def subscribe(self) -> ForwardTrack:
+        track = ForwardTrack(self)
+        self.subscribers.add(track)
+        self.request_keyframe()
+        return track
+
+    def stop(self) -> None:
+        for track in list(self.subscribers):
+            track.stop()
+        for request in self._requests:
+            request.cancel()
+
+
+class ForwardTrack(MediaStreamTrack):
+    """What one subscriber's sender reads: the publisher's encoded frames as ``av.Packet``s,
+    which aiortc packetises without encoding. The queue is bounded and drops rather than
+    delays: a subscriber that falls behind loses its oldest audio packets or, for video,
+    everything up to the next key frame (which it asks for). Video starts at a key frame."""
+
+    def __init__(self, source: _Source) -> None:
         super().__init__()
         self.kind = source.kind
         self._source = source
-        self._participant_id = participant_id
-        self._sink = sink
-        self.muted = muted
-        self.frames = 0
+        self._frames: deque[EncodedFrame] = deque()
+        self._ready = asyncio.Event()
+        self._want_keyframe = source.kind == "video"
+        self.dropped = 0
 
-    async def recv(self) -> Any:
-        frame = await self._source.recv()
-        if self.muted and isinstance(frame, AudioFrame):
-            frame = _silence(frame)
-        self.frames += 1
-        self._sink(self._participant_id, self.kind, frame)
-        return frame
+    def offer(self, frame: EncodedFrame) -> None:
+        if self._want_keyframe:
+            if not frame.keyframe:
+                self._source.request_keyframe()
+                return
+            self._want_keyframe = False
+        if len(self._frames) >= FORWARD_QUEUE_FRAMES[self.kind]:
+            if self.kind == "audio":
+                self._frames.popleft()
+                self.dropped += 1
+            else:
+                self.dropped += len(self._frames)
+                self._frames.clear()
+                if not frame.keyframe:
+                    self._want_keyframe = True
+                    self._source.request_keyframe()
+                    return
+        self._frames.append(frame)
+        self._ready.set()
+
+    async def recv(self) -> Packet[Any]:
+        while not self._frames:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = self._frames.popleft()
+        packet = Packet(frame.data)
+        packet.pts = frame.timestamp
+        packet.time_base = Fraction(1, frame.clock_rate)
+        return packet
 
     def stop(self) -> None:
+        # Wakes the sender's loop, which then ends on MediaStreamError: a bounded shutdown.
         super().stop()
-        self._source.stop()
-
-
-def _silence(frame: AudioFrame) -> AudioFrame:
-    silent = AudioFrame.from_ndarray(
-        np.zeros_like(frame.to_ndarray()), format=frame.format.name, layout=frame.layout.name
-    )
-    silent.sample_rate = frame.sample_rate
-    silent.pts = frame.pts
-    silent.time_base = frame.time_base
-    return silent
+        self._source.subscribers.discard(self)
+        self._frames.clear()
+        self._ready.set()
 
 
 @dataclass
@@ -138,38 +227,39 @@ class _Session:
     purpose: str
     pc: RTCPeerConnection
     publisher_id: UUID | None = None
-    tracks: list[MediaStreamTrack] = field(default_factory=list)
+    sources: list[_Source] = field(default_factory=list)  # what this connection receives
+    tracks: list[ForwardTrack] = field(default_factory=list)  # what it sends
+    # Set when answer() is done with the connection (either way): closing it earlier, while
+    # ICE gathering opens its sockets, would leak them.
+    negotiated: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
 class _Publisher:
     session_id: str
-    taps: dict[str, TapTrack] = field(default_factory=dict)
-    drains: list[asyncio.Task[None]] = field(default_factory=list)
+    sources: dict[str, _Source] = field(default_factory=dict)
 
 
 @dataclass
 class _Room:
     on_frame: FrameSink
-    relay: MediaRelay = field(default_factory=MediaRelay)
     sessions: dict[tuple[UUID, str], _Session] = field(default_factory=dict)
     publishers: dict[UUID, _Publisher] = field(default_factory=dict)
     muted: set[UUID] = field(default_factory=set)
     counts: dict[tuple[UUID, str], int] = field(default_factory=dict)
 
 
-def _prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
-    """VP8 first (every phone browser decodes it; cheapest for aiortc to encode), the rest
-    after, so a client that cannot do VP8 still connects. Must happen before the remote
-    description is applied (DESIGN §3)."""
-    codecs = RTCRtpSender.getCapabilities("video").codecs
-    vp8 = [c for c in codecs if c.mimeType.lower() in ("video/vp8", "video/rtx")]
-    rest = [c for c in codecs if c not in vp8]
-    transceiver.setCodecPreferences(vp8 + rest)
+def _prefer_forwardable(transceiver: RTCRtpTransceiver) -> None:
+    """Forwarding needs one codec per kind on every connection: VP8 (every phone browser
+    decodes it; with RTX for retransmissions) and Opus. Set before the remote description is
+    applied (DESIGN §3); an offer without them is refused."""
+    wanted = {"video": ("video/vp8", "video/rtx"), "audio": ("audio/opus",)}[transceiver.kind]
+    codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() in wanted])
 
 
 class AiortcMediaEngine:
-    """The built-in relay: every connection terminates here (see the module docstring)."""
+    """The built-in forwarding relay: every connection terminates here (module docstring)."""
 
     MAX_SESSIONS_PER_PARTICIPANT = 16
 
@@ -189,24 +279,14 @@ class AiortcMediaEngine:
 
     async def close_room(self, room_id: UUID) -> None:
         room = self._rooms.pop(room_id, None)
-        if room is None:
-            return
-        for key in list(room.sessions):
-            await self._close(room, key)
+        if room is not None:
+            await self._close_many(room, list(room.sessions))
 
     def _room(self, room_id: UUID) -> _Room:
         room = self._rooms.get(room_id)
         if room is None:
             raise NotFound("the hearing room is not open")
         return room
-
-    def _count(self, room: _Room) -> FrameSink:
-        def sink(participant_id: UUID, kind: str, frame: Any) -> None:
-            key = (participant_id, kind)
-            room.counts[key] = room.counts.get(key, 0) + 1
-            room.on_frame(participant_id, kind, frame)
-
-        return sink
 
     async def answer(
         self,
@@ -223,6 +303,7 @@ class AiortcMediaEngine:
         mine = sum(1 for who, _ in room.sessions if who == participant_id)
         if mine >= self.MAX_SESSIONS_PER_PARTICIPANT:
             raise Conflict("too many media sessions", code="too_many_sessions")
+        kinds = _offered_kinds(offer_sdp)
         pc = RTCPeerConnection(self._configuration())
         session = _Session(session_id, purpose, pc, publisher_id)
         room.sessions[(participant_id, session_id)] = session
@@ -233,35 +314,32 @@ class AiortcMediaEngine:
                 await self._close(room, (participant_id, session_id))
 
         try:
-            # Transceivers are made before the offer is applied, one per offered m-line, so
-            # codec preferences are in place when aiortc negotiates (DESIGN §3).
-            kinds = _offered_kinds(offer_sdp)
+            # Transceivers (and the taps on their receivers) are made before the offer is
+            # applied, one per offered m-line, so codec preferences are in place when aiortc
+            # negotiates (DESIGN §3) and no frame reaches a decoder.
             if purpose == SessionPurpose.PUBLISH:
                 await self._prepare_publish(room, participant_id, session, kinds)
             elif purpose == SessionPurpose.SUBSCRIBE:
                 self._prepare_subscribe(room, participant_id, session, kinds)
             else:
-                for kind in kinds:
-                    t = pc.addTransceiver(kind, direction="sendrecv")
-                    if kind == "video":
-                        _prefer_vp8(t)
+                self._prepare_loopback(session, kinds)
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            except ValueError as exc:
-                raise BadRequest(f"the offer is not valid SDP: {exc}", code="bad_sdp") from exc
+            except (ValueError, OperationError) as exc:
+                raise BadRequest(
+                    f"the offer is not usable (VP8 video and Opus audio are required): {exc}",
+                    code="bad_sdp",
+                ) from exc
+            if room.sessions.get((participant_id, session_id)) is not session:
+                raise NotFound("the media session was closed", code="no_session")
             if purpose == SessionPurpose.PUBLISH:
                 self._start_publish(room, participant_id, session)
-            elif purpose == SessionPurpose.LOOPBACK:
-                for transceiver in pc.getTransceivers():
-                    track = transceiver.receiver.track
-                    if track is not None and transceiver.mid is not None:
-                        echo = room.relay.subscribe(track, buffered=False)
-                        session.tracks.append(echo)
-                        transceiver.sender.replaceTrack(echo)
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
+            session.negotiated.set()
             await self._close(room, (participant_id, session_id))
             raise
+        session.negotiated.set()
         return pc.localDescription.sdp
 
     async def _prepare_publish(
@@ -273,22 +351,27 @@ class AiortcMediaEngine:
             await self._close(room, (participant_id, old.session_id))
         for kind in kinds:
             transceiver = session.pc.addTransceiver(kind, direction="recvonly")
-            if kind == "video":
-                _prefer_vp8(transceiver)
+            _prefer_forwardable(transceiver)
+            session.sources.append(
+                _Source(kind, transceiver.receiver, self._sink(room, participant_id, kind))
+            )
+
+    def _sink(self, room: _Room, participant_id: UUID, kind: str) -> Callable[[EncodedFrame], None]:
+        key = (participant_id, kind)
+
+        def sink(frame: EncodedFrame) -> None:
+            room.counts[key] = room.counts.get(key, 0) + 1
+            room.on_frame(participant_id, kind, frame)
+
+        return sink
 
     def _start_publish(self, room: _Room, participant_id: UUID, session: _Session) -> None:
         publisher = _Publisher(session.session_id)
-        sink = self._count(room)
-        for transceiver in session.pc.getTransceivers():
-            track = transceiver.receiver.track
-            if track is None or transceiver.mid is None:
-                continue
-            tap = TapTrack(track, participant_id, sink, participant_id in room.muted)
-            publisher.taps[tap.kind] = tap
-            # One reader always pulls the source, even with nobody subscribed: aiortc's
-            # received-track queue is unbounded, and the recorder must see every frame.
-            drain = room.relay.subscribe(tap, buffered=False)
-            publisher.drains.append(asyncio.create_task(_drain(drain)))
+        negotiated = {t.kind for t in session.pc.getTransceivers() if t.mid is not None}
+        for source in session.sources:
+            if source.kind in negotiated:
+                source.muted = participant_id in room.muted
+                publisher.sources[source.kind] = source
         room.publishers[participant_id] = publisher
 
     def _prepare_subscribe(
@@ -299,16 +382,33 @@ class AiortcMediaEngine:
         if publisher is None or publisher_id == participant_id:
             raise NotFound("that participant is not sending media", code="not_publishing")
         for kind in kinds:
-            tap = publisher.taps.get(kind)
-            if tap is None:
+            source = publisher.sources.get(kind)
+            if source is None:
                 # The publisher sends no such track: answer the m-line without media.
-                transceiver = session.pc.addTransceiver(kind, direction="sendonly")
+                _prefer_forwardable(session.pc.addTransceiver(kind, direction="sendonly"))
                 continue
-            proxy = room.relay.subscribe(tap, buffered=False)
-            session.tracks.append(proxy)
-            transceiver = session.pc.addTransceiver(proxy, direction="sendonly")
-            if kind == "video":
-                _prefer_vp8(transceiver)
+            self._send(session, source, "sendonly")
+
+    def _prepare_loopback(self, session: _Session, kinds: list[str]) -> None:
+        # The self-test forwards the phone's own frames back to it, exactly like a subscriber.
+        for kind in kinds:
+            transceiver = session.pc.addTransceiver(kind, direction="sendrecv")
+            _prefer_forwardable(transceiver)
+            source = _Source(kind, transceiver.receiver, None)
+            session.sources.append(source)
+            track = source.subscribe()
+            session.tracks.append(track)
+            transceiver.sender.replaceTrack(track)
+            on_keyframe_request(transceiver.sender, source.request_keyframe)
+
+    @staticmethod
+    def _send(session: _Session, source: _Source, direction: str) -> None:
+        track = source.subscribe()
+        session.tracks.append(track)
+        transceiver = session.pc.addTransceiver(track, direction=direction)
+        _prefer_forwardable(transceiver)
+        # The subscriber's picture-loss reports go to the publisher, the only encoder there is.
+        on_keyframe_request(transceiver.sender, source.request_keyframe)
 
     async def add_candidate(
         self,
@@ -340,30 +440,36 @@ class AiortcMediaEngine:
 
     async def disconnect(self, room_id: UUID, participant_id: UUID) -> None:
         room = self._rooms.get(room_id)
-        if room is None:
-            return
-        for key in [k for k in room.sessions if k[0] == participant_id]:
-            await self._close(room, key)
+        if room is not None:
+            await self._close_many(room, [k for k in room.sessions if k[0] == participant_id])
+
+    async def _close_many(self, room: _Room, keys: list[tuple[UUID, str]]) -> None:
+        await asyncio.gather(*(self._close(room, key) for key in keys))
 
     async def _close(self, room: _Room, key: tuple[UUID, str]) -> None:
+        """Close one session, bounded in time. Everything that could keep aiortc's loops
+        running is stopped first and synchronously (forwarded tracks end their senders'
+        loops; sources drop their subscribers), then the connection is closed."""
         session = room.sessions.pop(key, None)
         if session is None:
             return
         participant_id = key[0]
+        dependants: list[tuple[UUID, str]] = []
         publisher = room.publishers.get(participant_id)
         if publisher is not None and publisher.session_id == session.session_id:
             del room.publishers[participant_id]
-            for task in publisher.drains:
-                task.cancel()
-            for tap in publisher.taps.values():
-                tap.stop()
             # Subscribers of this publisher are finished too: their tracks just ended.
-            for other_key, other in list(room.sessions.items()):
-                if other.publisher_id == participant_id:
-                    await self._close(room, other_key)
+            dependants = [k for k, s in room.sessions.items() if s.publisher_id == participant_id]
         for track in session.tracks:
             track.stop()
-        await close_peer_connection(session.pc)
+        for source in session.sources:
+            source.stop()
+        if not session.negotiated.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.negotiated.wait(), CLOSE_WAIT_S)
+        await asyncio.gather(
+            close_peer_connection(session.pc), *(self._close(room, k) for k in dependants)
+        )
 
     def set_muted(self, room_id: UUID, participant_id: UUID, muted: bool) -> None:
         room = self._room(room_id)
@@ -372,8 +478,14 @@ class AiortcMediaEngine:
         else:
             room.muted.discard(participant_id)
         publisher = room.publishers.get(participant_id)
-        if publisher is not None and "audio" in publisher.taps:
-            publisher.taps["audio"].muted = muted
+        if publisher is not None and "audio" in publisher.sources:
+            publisher.sources["audio"].muted = muted
+
+    def request_keyframe(self, room_id: UUID, participant_id: UUID) -> None:
+        room = self._rooms.get(room_id)
+        publisher = room.publishers.get(participant_id) if room else None
+        if publisher is not None and "video" in publisher.sources:
+            publisher.sources["video"].request_keyframe()
 
     def publishers(self, room_id: UUID) -> list[UUID]:
         room = self._rooms.get(room_id)
@@ -384,10 +496,16 @@ class AiortcMediaEngine:
         return dict(room.counts) if room else {}
 
 
-async def close_peer_connection(pc: RTCPeerConnection, wait_s: float = 5) -> None:
+async def close_peer_connection(pc: RTCPeerConnection, wait_s: float = CLOSE_WAIT_S) -> None:
     """``pc.close()``, bounded: if aiortc hangs while stopping a sender or receiver (seen under
     load), the connection's ICE sockets are closed directly so that nothing leaks and the room
     is not held up."""
+    for transceiver in pc.getTransceivers():
+        track = transceiver.sender.track
+        if track is not None:
+            # The sender's loop waits on its track: ending the track ends the loop at once
+            # instead of whenever the next frame would have come.
+            track.stop()
     try:
         await asyncio.wait_for(pc.close(), wait_s)
         return
@@ -413,10 +531,11 @@ def _offered_kinds(offer_sdp: str) -> list[str]:
     return kinds
 
 
-async def _drain(track: MediaStreamTrack) -> None:
-    with contextlib.suppress(MediaStreamError):
-        while True:
-            await track.recv()
-
-
-__all__ = ["AiortcMediaEngine", "FrameSink", "MediaEngine", "SessionPurpose"]
+__all__ = [
+    "AiortcMediaEngine",
+    "ForwardTrack",
+    "FrameSink",
+    "MediaEngine",
+    "SessionPurpose",
+    "close_peer_connection",
+]

@@ -3,11 +3,14 @@
 Court recording rules (LEGAL §4): the whole hearing from opening to closing; pauses only with a
 logged reason; the record must stay authentic and complete. So:
 
-- frames are handed from the event loop to one writer thread through a bounded queue; all
-  encoding (PyAV) happens on that thread, never on the loop;
-- every ``segment_s`` seconds each open file (one per participant and track) is finished: encoder
-  flushed, container closed, file fsynced, renamed from its temp name, folder fsynced. A file with
-  a final name is therefore always complete; a SIGKILL loses at most the unfinished window;
+- the participants' encoded frames (VP8 pictures, Opus packets, exactly as forwarded to the
+  others) are handed from the event loop to one writer thread through a bounded queue and muxed
+  into Matroska there (PyAV), never decoded or encoded, never on the loop;
+- every ``segment_s`` seconds each open file (one per participant and track) is finished:
+  container closed, file fsynced, renamed from its temp name, folder fsynced. A video file starts
+  on a key frame so that it decodes on its own: at the cut the recorder asks the camera for one
+  and keeps writing the old file until it comes (usually within a round trip). A file with a
+  final name is therefore always complete; a SIGKILL loses at most the unfinished window;
 - each finished file is SHA-256 hashed and chained: ``chain = SHA-256(prev_chain ‖ canonical
   description)`` (seq, participant, track, name, size, frame count, wall-clock span, file hash);
   the link is appended (fsynced) to ``chain.jsonl`` in the folder and reported to the loop, which
@@ -36,6 +39,8 @@ from typing import Any
 from uuid import UUID
 
 import av
+
+from hearings.video_aiortc import EncodedFrame
 
 log = logging.getLogger("mobile_court.hearings.recording")
 
@@ -88,6 +93,7 @@ def _fsync_dir(directory: Path) -> None:
 
 def write_durably(path: Path, data: bytes) -> None:
     """Temp file, fsync, rename, fsync the folder: the name only ever points at whole data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("wb") as fh:
         fh.write(data)
@@ -97,64 +103,64 @@ def write_durably(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-class _TrackWriter:
-    """One participant's track in the current window: an open Matroska file being encoded."""
+#: OpusHead (RFC 7845 §5.1): version 1, 2 channels, 312 samples pre-skip, 48 kHz, no gain,
+#: mapping family 0 — what WebRTC's Opus is (RFC 7587 signals it as 2 channels).
+OPUS_HEAD = b"OpusHead\x01\x02" + (312).to_bytes(2, "little") + (48000).to_bytes(4, "little")
+OPUS_HEAD += bytes(3)
+MS = Fraction(1, 1000)
 
-    def __init__(self, directory: Path, stem: str, kind: str, first: Any) -> None:
-        self.kind = kind
+
+def vp8_size(keyframe: bytes) -> tuple[int, int]:
+    """Width and height from a VP8 key frame header (RFC 6386 §9.1)."""
+    if len(keyframe) < 10 or keyframe[3:6] != b"\x9d\x01\x2a":
+        raise ValueError("not a VP8 key frame")
+    width = int.from_bytes(keyframe[6:8], "little") & 0x3FFF
+    height = int.from_bytes(keyframe[8:10], "little") & 0x3FFF
+    return width, height
+
+
+class _TrackWriter:
+    """One participant's track in the current window: an open Matroska file the encoded frames
+    are muxed into as they are (no decoding, no encoding)."""
+
+    def __init__(self, directory: Path, stem: str, first: EncodedFrame) -> None:
+        self.kind = first.kind
         self.final = directory / f"{stem}.mkv"
         self.tmp = directory / f".{stem}.mkv.tmp"
         self.container = av.open(str(self.tmp), mode="w", format="matroska")
         self.frames = 0
         self.first_wall: float | None = None
         self.last_wall = 0.0
+        self.rolling = False  # the window is over; finish at the next key frame
+        self._first_ts = first.timestamp
+        self._clock = first.clock_rate
         self._last_pts = -1
-        if kind == "video":
-            self.width, self.height = first.width - first.width % 2, first.height - first.height % 2
-            stream = self.container.add_stream("libx264", rate=15)
-            stream.width, stream.height = self.width, self.height
-            stream.pix_fmt = "yuv420p"
-            stream.codec_context.time_base = Fraction(1, 1000)
-            stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "28"}
+        stream: Any
+        if self.kind == "video":
+            stream = self.container.add_stream("vp8", rate=15)
+            stream.width, stream.height = vp8_size(first.data)
         else:
-            self.sample_rate = first.sample_rate
-            stream = self.container.add_stream("libopus", rate=first.sample_rate)
-            stream.layout = first.layout.name
-            stream.codec_context.time_base = Fraction(1, first.sample_rate)
-        self.stream: Any = stream
-        self._samples = 0
+            stream = self.container.add_stream("opus", rate=48000)
+            stream.codec_context.layout = "stereo"
+            stream.codec_context.extradata = OPUS_HEAD
+        stream.time_base = MS
+        self.stream = stream
 
-    def write(self, frame: Any, wall: float) -> None:
+    def write(self, frame: EncodedFrame, wall: float) -> None:
         if self.first_wall is None:
             self.first_wall = wall
         self.last_wall = wall
-        # The frame is shared with the relay's encoders on the event loop: work on a copy and
-        # never touch the original's fields from this thread.
-        out: Any
-        if self.kind == "video":
-            out = av.VideoFrame.from_ndarray(
-                frame.to_ndarray(width=self.width, height=self.height, format="yuv420p"),
-                format="yuv420p",
-            )
-            # Presentation time from the wall clock, so the file keeps real-time pacing.
-            out.pts = max(int((wall - self.first_wall) * 1000), self._last_pts + 1)
-            out.time_base = Fraction(1, 1000)
-            self._last_pts = out.pts
-        else:
-            out = av.AudioFrame.from_ndarray(
-                frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name
-            )
-            out.sample_rate = frame.sample_rate
-            out.pts = self._samples
-            out.time_base = Fraction(1, self.sample_rate)
-            self._samples += frame.samples
-        for packet in self.stream.encode(out):
-            self.container.mux(packet)
+        packet = av.Packet(frame.data)
+        # Presentation time from the sender's media clock (what the RTP timestamps say).
+        pts = (frame.timestamp - self._first_ts) * 1000 // self._clock
+        packet.pts = packet.dts = self._last_pts = max(pts, self._last_pts + 1)
+        packet.time_base = MS
+        packet.stream = self.stream
+        packet.is_keyframe = frame.keyframe
+        self.container.mux(packet)
         self.frames += 1
 
     def finish(self) -> tuple[Path, int]:
-        for packet in self.stream.encode(None):
-            self.container.mux(packet)
         self.container.close()
         with self.tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
@@ -173,7 +179,11 @@ def _iso(wall: float) -> str:
 
 class SegmentRecorder:
     """Records one hearing. ``submit`` is called on the event loop; everything else runs on the
-    writer thread. ``on_segment`` is called on the loop for every finished, chained segment."""
+    writer thread. ``on_segment`` is called on the loop for every finished, chained segment and
+    ``want_keyframe`` (participant id) when a video file needs a key frame to start on."""
+
+    #: A video stream silent this long at a cut has stopped: its file is finished at once.
+    IDLE_S = 1.0
 
     def __init__(
         self,
@@ -181,6 +191,7 @@ class SegmentRecorder:
         directory: Path,
         segment_s: float,
         on_segment: Callable[[SegmentLink], None],
+        want_keyframe: Callable[[UUID], None],
         *,
         next_seq: int = 1,
         prev_hash: str = GENESIS,
@@ -189,18 +200,21 @@ class SegmentRecorder:
         self.directory = directory
         self.segment_s = segment_s
         self._on_segment = on_segment
+        self._want_keyframe = want_keyframe
         self._loop = asyncio.get_running_loop()
         # Callbacks run in the creator's context (it carries the ORM context the rows need).
         self._context = contextvars.copy_context()
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue(QUEUE_FRAMES)
         self._seq = next_seq
+        self._next_name = next_seq
         self._prev = prev_hash
         self._writers: dict[tuple[str, str], _TrackWriter] = {}
-        self._window_start = 0
         self._paused = False
         self.frames_submitted: dict[tuple[UUID, str], int] = {}
         self.frames_dropped = 0
-        self.directory.mkdir(parents=True, exist_ok=True)
+        #: Video frames that arrived while a file waited for its first key frame (written by
+        #: the writer thread, read for reports).
+        self.frames_skipped = 0
         self._thread = threading.Thread(
             target=self._run, name=f"recorder-{hearing_id}", daemon=True
         )
@@ -212,7 +226,7 @@ class SegmentRecorder:
     def paused(self) -> bool:
         return self._paused
 
-    def submit(self, participant_id: UUID, kind: str, frame: Any) -> None:
+    def submit(self, participant_id: UUID, kind: str, frame: EncodedFrame) -> None:
         if self._paused:
             return
         try:
@@ -249,9 +263,14 @@ class SegmentRecorder:
             except queue.Full:
                 log.error("recorder queue full while sending a control message")
 
+    def _call_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # loop already closed at interpreter exit
+            self._loop.call_soon_threadsafe(callback, *args, context=self._context)
+
     # ---------------------------------------------------------------- writer thread side
 
     def _run(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
         next_cut = time.monotonic() + self.segment_s
         while True:
             timeout = max(0.0, next_cut - time.monotonic())
@@ -260,67 +279,82 @@ class SegmentRecorder:
             except queue.Empty:
                 item = ("tick", None)
             if item is None:
-                self._cut()
+                self._finish_all()
                 return
             what, payload = item
             if what == "frame":
                 try:
                     self._write(*payload)
                 except Exception:
-                    log.exception("recorder could not encode a frame")
+                    log.exception("recorder could not write a frame")
             elif what == "cut":
-                self._cut()
+                self._finish_all()
             if time.monotonic() >= next_cut:
-                self._cut()
+                self._end_window()
                 next_cut = time.monotonic() + self.segment_s
 
-    def _write(self, participant_id: UUID, kind: str, frame: Any, wall: float) -> None:
+    def _write(self, participant_id: UUID, kind: str, frame: EncodedFrame, wall: float) -> None:
         key = (str(participant_id), kind)
         writer = self._writers.get(key)
+        if writer is not None and writer.rolling and frame.keyframe:
+            self._finish(key)
+            writer = None
         if writer is None:
-            stem = f"{self._seq_hint():06d}-{participant_id}-{kind}"
-            writer = _TrackWriter(self.directory, stem, kind, frame)
-            self._writers[key] = writer
+            if not frame.keyframe:
+                # A video file must start on a key frame to decode on its own.
+                self.frames_skipped += 1
+                self._call_loop(self._want_keyframe, participant_id)
+                return
+            stem = f"{self._next_name:06d}-{participant_id}-{kind}"
+            self._next_name += 1
+            writer = self._writers[key] = _TrackWriter(self.directory, stem, frame)
         writer.write(frame, wall)
 
-    def _seq_hint(self) -> int:
-        # File names carry the window's first sequence number plus the open-file count, so
-        # names never repeat even before the final sequence numbers are assigned.
-        return self._seq + len(self._writers)
+    def _end_window(self) -> None:
+        idle_since = time.time() - self.IDLE_S
+        for key, writer in sorted(self._writers.items()):
+            if writer.kind == "audio" or writer.rolling or writer.last_wall < idle_since:
+                # Audio cuts anywhere; a video file that waited a whole window for a key
+                # frame, or whose camera stopped, ends now.
+                self._finish(key)
+            else:
+                writer.rolling = True
+                self._call_loop(self._want_keyframe, UUID(key[0]))
 
-    def _cut(self) -> None:
-        writers, self._writers = self._writers, {}
-        for key in sorted(writers):
-            writer = writers[key]
-            if writer.frames == 0 or writer.first_wall is None:
-                writer.abandon()
-                continue
-            try:
-                path, size = writer.finish()
-            except Exception:
-                log.exception("recorder could not finish a segment")
-                writer.abandon()
-                continue
-            _fsync_dir(self.directory)
-            link = SegmentLink(
-                hearing_id=str(self.hearing_id),
-                seq=self._seq,
-                participant_id=key[0],
-                kind=key[1],
-                file_name=path.name,
-                size=size,
-                frames=writer.frames,
-                started_at=_iso(writer.first_wall),
-                ended_at=_iso(writer.last_wall),
-                sha256=file_sha256(path),
-                prev_hash=self._prev,
-            )
-            link = SegmentLink(**{**asdict(link), "chain_hash": link.computed_chain_hash()})
-            self._journal(link)
-            self._seq += 1
-            self._prev = link.chain_hash
-            with contextlib.suppress(RuntimeError):  # loop already closed at interpreter exit
-                self._loop.call_soon_threadsafe(self._on_segment, link, context=self._context)
+    def _finish_all(self) -> None:
+        for key in sorted(self._writers):
+            self._finish(key)
+
+    def _finish(self, key: tuple[str, str]) -> None:
+        writer = self._writers.pop(key)
+        if writer.frames == 0 or writer.first_wall is None:
+            writer.abandon()
+            return
+        try:
+            path, size = writer.finish()
+        except Exception:
+            log.exception("recorder could not finish a segment")
+            writer.abandon()
+            return
+        _fsync_dir(self.directory)
+        link = SegmentLink(
+            hearing_id=str(self.hearing_id),
+            seq=self._seq,
+            participant_id=key[0],
+            kind=key[1],
+            file_name=path.name,
+            size=size,
+            frames=writer.frames,
+            started_at=_iso(writer.first_wall),
+            ended_at=_iso(writer.last_wall),
+            sha256=file_sha256(path),
+            prev_hash=self._prev,
+        )
+        link = SegmentLink(**{**asdict(link), "chain_hash": link.computed_chain_hash()})
+        self._journal(link)
+        self._seq += 1
+        self._prev = link.chain_hash
+        self._call_loop(self._on_segment, link)
 
     def _journal(self, link: SegmentLink) -> None:
         with (self.directory / JOURNAL).open("a") as fh:
@@ -378,7 +412,6 @@ def verify(directory: Path, links: list[SegmentLink], *, decode: bool = True) ->
             except (av.FFmpegError, IndexError) as exc:
                 problems.append(f"{where}: file is not readable ({exc})")
                 continue
-            # Opus decoders emit an extra priming frame, so only video counts are exact.
-            if link.kind == "video" and frames != link.frames:
+            if frames != link.frames:
                 problems.append(f"{where}: {frames} frames decoded, {link.frames} recorded")
     return problems

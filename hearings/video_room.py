@@ -35,6 +35,7 @@ from hearings.models import (
 )
 from hearings.video_access import RESOURCE
 from hearings.video_media import MediaEngine
+from hearings.video_record import load_record, manifest, row_fields
 from hearings.video_recording import (
     GENESIS,
     MANIFEST,
@@ -121,6 +122,12 @@ class Room:
     status: str
     recorder: SegmentRecorder | None = None
     pending_rows: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def recording_state(self) -> str:
+        if self.recorder is None:
+            return "off"
+        return "paused" if self.recorder.paused else "on"
 
     def by_account(self, account_id: UUID) -> Member | None:
         return next((m for m in self.members.values() if m.account_id == account_id), None)
@@ -254,7 +261,7 @@ class RoomManager:
             "state": member.state,
             "resumed": resumed,
             "hearing_status": room.status,
-            "recording": room.recorder is not None and not room.recorder.paused,
+            "recording": room.recording_state == "on",
             "ice_servers": [
                 s.model_dump(exclude_none=True) for s in self.settings.video_ice_servers
             ],
@@ -332,7 +339,7 @@ class RoomManager:
         directory = self.settings.effective_recording_dir / str(room.hearing_id)
         next_seq, prev = (last.seq + 1, last.chain_hash) if last else (1, GENESIS)
         # Segments finished just before a crash are in the journal but not yet in the database.
-        for link in read_journal(directory):
+        for link in await asyncio.to_thread(read_journal, directory):
             if link.seq == next_seq and link.prev_hash == prev:
                 await self._store_segment(link)
                 next_seq, prev = link.seq + 1, link.chain_hash
@@ -341,22 +348,34 @@ class RoomManager:
             directory,
             self.settings.video_segment_s,
             lambda link: self._segment_done(room, link),
+            lambda participant_id: self.engine.request_keyframe(room.hearing_id, participant_id),
             next_seq=next_seq,
             prev_hash=prev,
         )
         room.broadcast({"type": "recording", "state": "on"})
 
-    def pause_recording(self, room: Room) -> None:
-        if room.recorder is None or room.recorder.paused:
+    def check_recording_change(self, room: Room, kind: str) -> None:
+        """The one place that says which recording control applies when ("started" again
+        after an equipment failure, "paused", "resumed")."""
+        state = room.recording_state
+        if kind == "started" and state != "off":
+            raise Conflict("录像已开启 / the recording is already on", code="already_recording")
+        if kind == "paused" and state != "on":
             raise Conflict("录像未在进行 / the recording is not running", code="not_recording")
-        room.recorder.pause()
-        room.broadcast({"type": "recording", "state": "paused"})
-
-    def resume_recording(self, room: Room) -> None:
-        if room.recorder is None or not room.recorder.paused:
+        if kind == "resumed" and state != "paused":
             raise Conflict("录像未暂停 / the recording is not paused", code="not_paused")
-        room.recorder.resume()
-        room.broadcast({"type": "recording", "state": "on"})
+
+    async def change_recording(self, room: Room, kind: str) -> None:
+        self.check_recording_change(room, kind)
+        if kind == "started":
+            await self.start_recording(room)
+            return
+        assert room.recorder is not None  # checked above
+        if kind == "paused":
+            room.recorder.pause()
+        else:
+            room.recorder.resume()
+        room.broadcast({"type": "recording", "state": room.recording_state})
 
     async def _stop_recording(self, room: Room) -> None:
         recorder, room.recorder = room.recorder, None
@@ -374,34 +393,19 @@ class RoomManager:
         task.add_done_callback(room.pending_rows.discard)
 
     async def _store_segment(self, link: SegmentLink) -> None:
-        if await VideoSegment.exists(hearing_id=UUID(link.hearing_id), seq=link.seq):
-            return
-        if True:
-            await VideoSegment.create(
-                hearing_id=UUID(link.hearing_id),
-                seq=link.seq,
-                participant_id=UUID(link.participant_id),
-                kind=link.kind,
-                file_name=link.file_name,
-                size=link.size,
-                frames=link.frames,
-                started_at=datetime.fromisoformat(link.started_at),
-                ended_at=datetime.fromisoformat(link.ended_at),
-                sha256=link.sha256,
-                prev_hash=link.prev_hash,
-                chain_hash=link.chain_hash,
-            )
+        if not await VideoSegment.exists(hearing_id=UUID(link.hearing_id), seq=link.seq):
+            await VideoSegment.create(**row_fields(link))
 
     async def finish(self, room: Room, hearing: VideoHearing, actor: Actor) -> None:
         """After closing: the last segments, the manifest, then everyone is let go."""
         self.status_changed(room, S.CLOSED.value)
         await self._stop_recording(room)
-        manifest = await build_manifest(hearing)
-        data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode()
+        record = await load_record(hearing.id)
+        data = json.dumps(manifest(hearing, record), ensure_ascii=False, sort_keys=True, indent=1)
+        body = data.encode()
         directory = self.settings.effective_recording_dir / str(hearing.id)
-        directory.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(write_durably, directory / MANIFEST, data)
-        digest = hashlib.sha256(data).hexdigest()
+        await asyncio.to_thread(write_durably, directory / MANIFEST, body)
+        digest = hashlib.sha256(body).hexdigest()
         async with in_transaction() as conn:
             hearing.manifest_sha256 = digest
             await hearing.save(using_db=conn, update_fields=["manifest_sha256"])
@@ -411,43 +415,6 @@ class RoomManager:
                 "video_hearing.manifest_written",
                 RESOURCE,
                 str(hearing.id),
-                {"segment_count": len(manifest["segments"]), "manifest_sha256": digest},
+                {"segment_count": len(record.segments), "manifest_sha256": digest},
             )
         await self._drop_room(room)
-
-
-async def build_manifest(hearing: VideoHearing) -> dict[str, Any]:
-    from hearings.models import VideoNote, VideoRecordingEvent
-
-    segments = await VideoSegment.filter(hearing_id=hearing.id).order_by("seq")
-    events = await VideoRecordingEvent.filter(hearing_id=hearing.id).order_by("id")
-    notes = await VideoNote.filter(hearing_id=hearing.id).order_by("id")
-    return {
-        "hearing_id": str(hearing.id),
-        "filing_id": str(hearing.filing_id),
-        "opened_at": hearing.opened_at.isoformat() if hearing.opened_at else None,
-        "closed_at": hearing.closed_at.isoformat() if hearing.closed_at else None,
-        "segments": [
-            {
-                "seq": s.seq,
-                "participant_id": str(s.participant_id),
-                "kind": s.kind,
-                "file_name": s.file_name,
-                "size": s.size,
-                "frames": s.frames,
-                "started_at": s.started_at.isoformat(),
-                "ended_at": s.ended_at.isoformat(),
-                "sha256": s.sha256,
-                "prev_hash": s.prev_hash,
-                "chain_hash": s.chain_hash,
-            }
-            for s in segments
-        ],
-        "final_chain_hash": segments[-1].chain_hash if segments else GENESIS,
-        "recording_events": [
-            {"kind": e.kind, "reason": e.reason, "at": e.at.isoformat()} for e in events
-        ],
-        "notes": [
-            {"at": n.at.isoformat(), "offset_ms": n.offset_ms, "text": n.text} for n in notes
-        ],
-    }

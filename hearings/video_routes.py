@@ -4,7 +4,7 @@ hearing record and the signaling WebSocket."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -22,14 +22,14 @@ from hearings.models import (
     VideoHearingStatus,
     VideoNote,
     VideoParticipant,
-    VideoRecordingEvent,
     VideoSegment,
 )
 from hearings.video_access import CONTROL, READ, authorize, case_access
 from hearings.video_media import AiortcMediaEngine, MediaEngine
 from hearings.video_notice import HEARING_NOTICE_SENDER, PendingNoticeSender
-from hearings.video_recording import SegmentLink, verify
-from hearings.video_room import Room, RoomManager, utcnow
+from hearings.video_record import link_of, load_record
+from hearings.video_recording import verify
+from hearings.video_room import Member, Room, RoomManager, utcnow
 from hearings.video_schemas import (
     HearingList,
     HearingListQuery,
@@ -122,7 +122,7 @@ async def _out(request: web.Request, hearing: VideoHearing) -> HearingOut:
         lobby_opens_at=svc.lobby_opens_at(hearing),
         opened_at=hearing.opened_at,
         closed_at=hearing.closed_at,
-        recording=bool(room and room.recorder and not room.recorder.paused),
+        recording=bool(room and room.recording_state == "on"),
         participants=items,
     )
 
@@ -231,8 +231,8 @@ async def _lifecycle(
     manager.status_changed(room, hearing.status)
     if target is S.IN_SESSION:
         await manager.start_recording(room)
-    elif target is S.RECESS and room.recorder is not None and not room.recorder.paused:
-        manager.pause_recording(room)
+    elif target is S.RECESS and room.recording_state == "on":
+        await manager.change_recording(room, "paused")
     elif target is S.CLOSED:
         await manager.finish(room, hearing, actor)
         hearing = await VideoHearing.get(id=hearing.id)
@@ -276,7 +276,7 @@ async def close(request: web.Request) -> HearingOut:
 # -------------------------------------------------------------------------- participants
 
 
-async def _live_member(request: web.Request) -> tuple[Principal, VideoHearing, Room, Any]:
+async def _live_member(request: web.Request) -> tuple[Principal, VideoHearing, Room, Member]:
     principal, hearing = await _load(request, CONTROL)
     manager: RoomManager = request.config_dict[VIDEO_ROOMS]
     room = manager.live(hearing.id)
@@ -297,44 +297,41 @@ async def _audit_control(
         )
 
 
-@routes.post("/video/{hearing_id}/participants/{participant_id}/admit")
-@endpoint("Admit a participant waiting in the lobby", tags=TAGS, status=204, errors=(403, 404, 409))
-async def admit(request: web.Request) -> None:
-    _, hearing, room, member = await _live_member(request)
-    request.config_dict[VIDEO_ROOMS].admit(room, member)
-    await _audit_control(
-        request, hearing, "video_hearing.admitted", {"participant_id": str(member.participant_id)}
+Control = Callable[[RoomManager, Room, Member], None]
+
+
+def _control(verb: str, action: str, summary: str, apply: Control) -> None:
+    """Register one lobby / microphone control: same checks, same audit shape."""
+
+    async def handler(request: web.Request) -> None:
+        _, hearing, room, member = await _live_member(request)
+        apply(request.config_dict[VIDEO_ROOMS], room, member)
+        await _audit_control(
+            request,
+            hearing,
+            f"video_hearing.{action}",
+            {"participant_id": str(member.participant_id)},
+        )
+
+    handler.__name__ = handler.__qualname__ = verb
+    routes.post(f"/video/{{hearing_id}}/participants/{{participant_id}}/{verb}")(
+        endpoint(summary, tags=TAGS, status=204, errors=(403, 404, 409))(handler)
     )
 
 
-@routes.post("/video/{hearing_id}/participants/{participant_id}/deny")
-@endpoint("Turn a participant away from the lobby", tags=TAGS, status=204, errors=(403, 404, 409))
-async def deny(request: web.Request) -> None:
-    _, hearing, room, member = await _live_member(request)
-    request.config_dict[VIDEO_ROOMS].deny(room, member)
-    await _audit_control(
-        request, hearing, "video_hearing.denied", {"participant_id": str(member.participant_id)}
-    )
-
-
-@routes.post("/video/{hearing_id}/participants/{participant_id}/mute")
-@endpoint("Mute a participant's microphone", tags=TAGS, status=204, errors=(403, 404, 409))
-async def mute(request: web.Request) -> None:
-    _, hearing, room, member = await _live_member(request)
-    request.config_dict[VIDEO_ROOMS].set_muted(room, member, True)
-    await _audit_control(
-        request, hearing, "video_hearing.muted", {"participant_id": str(member.participant_id)}
-    )
-
-
-@routes.post("/video/{hearing_id}/participants/{participant_id}/unmute")
-@endpoint("Unmute a participant's microphone", tags=TAGS, status=204, errors=(403, 404, 409))
-async def unmute(request: web.Request) -> None:
-    _, hearing, room, member = await _live_member(request)
-    request.config_dict[VIDEO_ROOMS].set_muted(room, member, False)
-    await _audit_control(
-        request, hearing, "video_hearing.unmuted", {"participant_id": str(member.participant_id)}
-    )
+_CONTROLS: tuple[tuple[str, str, str, Control], ...] = (
+    ("admit", "admitted", "Admit a participant waiting in the lobby", RoomManager.admit),
+    ("deny", "denied", "Turn a participant away from the lobby", RoomManager.deny),
+    ("mute", "muted", "Mute a participant's microphone", lambda m, r, p: m.set_muted(r, p, True)),
+    (
+        "unmute",
+        "unmuted",
+        "Unmute a participant's microphone",
+        lambda m, r, p: m.set_muted(r, p, False),
+    ),
+)
+for _control_args in _CONTROLS:
+    _control(*_control_args)
 
 
 @routes.post("/video/{hearing_id}/participants/{participant_id}/remove")
@@ -370,14 +367,7 @@ async def _recording(request: web.Request, kind: str, reason: str) -> HearingOut
     if hearing.status != S.IN_SESSION:
         raise Conflict("庭审未在进行 / the hearing is not in session", code="not_in_session")
     room = await manager.room(hearing)
-    recorder = room.recorder
-    running = recorder is not None and not recorder.paused
-    if kind == "started" and recorder is not None:
-        raise Conflict("录像已开启 / the recording is already on", code="already_recording")
-    if kind == "paused" and not running:
-        raise Conflict("录像未在进行 / the recording is not running", code="not_recording")
-    if kind == "resumed" and (recorder is None or running):
-        raise Conflict("录像未暂停 / the recording is not paused", code="not_paused")
+    manager.check_recording_change(room, kind)
     async with in_transaction() as conn:
         await svc.record_recording_event(
             conn,
@@ -389,12 +379,7 @@ async def _recording(request: web.Request, kind: str, reason: str) -> HearingOut
             now=utcnow(),
             reason=reason,
         )
-    if kind == "started":
-        await manager.start_recording(room)
-    elif kind == "paused":
-        manager.pause_recording(room)
-    else:
-        manager.resume_recording(room)
+    await manager.change_recording(room, kind)
     return await _out(request, hearing)
 
 
@@ -469,26 +454,6 @@ async def list_notes(request: web.Request) -> NoteList:
     return NoteList(items=[_note_out(n) for n in notes])
 
 
-def _links(segments: list[VideoSegment]) -> list[SegmentLink]:
-    return [
-        SegmentLink(
-            hearing_id=str(s.hearing_id),  # type: ignore[attr-defined]
-            seq=s.seq,
-            participant_id=str(s.participant_id),
-            kind=s.kind,
-            file_name=s.file_name,
-            size=s.size,
-            frames=s.frames,
-            started_at=s.started_at.isoformat(timespec="milliseconds"),
-            ended_at=s.ended_at.isoformat(timespec="milliseconds"),
-            sha256=s.sha256,
-            prev_hash=s.prev_hash,
-            chain_hash=s.chain_hash,
-        )
-        for s in segments
-    ]
-
-
 @routes.get("/video/{hearing_id}/record")
 @endpoint(
     "The hearing record: recording segments (chained), recording log and notes",
@@ -498,17 +463,15 @@ def _links(segments: list[VideoSegment]) -> list[SegmentLink]:
 )
 async def record(request: web.Request) -> RecordOut:
     _, hearing = await _load(request, CONTROL)
-    segments = await VideoSegment.filter(hearing_id=hearing.id).order_by("seq")
-    events = await VideoRecordingEvent.filter(hearing_id=hearing.id).order_by("id")
-    notes = await VideoNote.filter(hearing_id=hearing.id).order_by("id")
+    stored = await load_record(hearing.id)
     return RecordOut(
         hearing_id=hearing.id,
         status=hearing.status,
         opened_at=hearing.opened_at,
         closed_at=hearing.closed_at,
-        segments=[SegmentOut.model_validate(s) for s in segments],
-        recording_events=[RecordingEventOut.model_validate(e) for e in events],
-        notes=[_note_out(n) for n in notes],
+        segments=[SegmentOut.model_validate(s) for s in stored.segments],
+        recording_events=[RecordingEventOut.model_validate(e) for e in stored.events],
+        notes=[_note_out(n) for n in stored.notes],
         manifest_sha256=hearing.manifest_sha256,
     )
 
@@ -523,9 +486,10 @@ async def record(request: web.Request) -> RecordOut:
 async def verify_record(request: web.Request) -> VerifyOut:
     _, hearing = await _load(request, CONTROL)
     segments = await VideoSegment.filter(hearing_id=hearing.id).order_by("seq")
+    links = [link_of(s) for s in segments]
     directory = request.config_dict[SETTINGS].effective_recording_dir / str(hearing.id)
-    problems = await asyncio.to_thread(verify, directory, _links(segments))
-    return VerifyOut(ok=not problems, segments=len(segments), problems=problems)
+    problems = await asyncio.to_thread(verify, directory, links)
+    return VerifyOut(ok=not problems, segments=len(links), problems=problems)
 
 
 # ----------------------------------------------------------------------------- signaling

@@ -17,6 +17,7 @@ from backend.audit.service import AuditLog
 from backend.auth.models import Account
 from backend.auth.principal import Actor, Principal
 from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.jobs.queue import enqueue
 from filing.access import FilingAccess
 from filing.filings import add_event
 from filing.models import Filing
@@ -35,6 +36,8 @@ S = VideoHearingStatus
 #: Electronic service of the hearing notice must reach people at least this long before.
 NOTICE_MIN_LEAD = timedelta(days=3)
 LOBBY_LEAD = timedelta(minutes=30)
+#: The durable job that opens the lobby by the clock (hearings.video_jobs).
+LOBBY_JOB = "hearings.video_lobby_open"
 
 STATUS_NAMES: dict[str, tuple[str, str]] = {
     S.SCHEDULED: ("已排期", "scheduled"),
@@ -69,6 +72,11 @@ def field_error(field: str, code: str, message: str) -> ValidationFailed:
 
 def lobby_opens_at(hearing: VideoHearing) -> datetime:
     return hearing.starts_at - LOBBY_LEAD
+
+
+async def schedule_lobby_opening(conn: BaseDBAsyncClient, hearing: VideoHearing) -> None:
+    """Enqueue the lobby's opening for its time, in the caller's transaction."""
+    await enqueue(conn, LOBBY_JOB, {"hearing_id": str(hearing.id)}, run_at=lobby_opens_at(hearing))
 
 
 async def _timeline(
@@ -170,6 +178,7 @@ async def schedule(
     ]
     hearing.notice_status = await notices.send_notice(conn, hearing, participants, actor)
     await hearing.save(using_db=conn, update_fields=["notice_status"])
+    await schedule_lobby_opening(conn, hearing)
     await audit.record(
         conn,
         actor,
@@ -250,7 +259,8 @@ async def transition(
 async def open_lobby_if_due(
     conn: BaseDBAsyncClient, audit: AuditLog, hearing: VideoHearing, *, now: datetime
 ) -> VideoHearing:
-    """The lobby opens by the clock: the first look at a due hearing opens it (system actor)."""
+    """The lobby opens by the clock (system actor): the job at its time, or the first look at a
+    due hearing if the job has not run yet."""
     if hearing.status == S.SCHEDULED and now >= lobby_opens_at(hearing):
         return await transition(
             conn, audit, Actor.system("hearings"), None, hearing, S.LOBBY_OPEN, now=now

@@ -200,14 +200,22 @@ async def _handle(
                 code="not_admitted",
                 status=403,
             )
-        sdp = await engine.answer(
-            room.hearing_id,
-            member.participant_id,
-            message.session_id,
-            message.purpose,
-            message.sdp,
-            message.publisher_id,
+        # Not cancelled with this connection's handler: an answer stopped halfway (in ICE
+        # gathering) would leave sockets behind; the leaving participant's sessions are closed
+        # once it is done, and the server's shutdown waits for it.
+        answering = asyncio.ensure_future(
+            engine.answer(
+                room.hearing_id,
+                member.participant_id,
+                message.session_id,
+                message.purpose,
+                message.sdp,
+                message.publisher_id,
+            )
         )
+        manager.background.add(answering)
+        answering.add_done_callback(manager.background.discard)
+        sdp = await asyncio.shield(answering)
         peer.push({"type": "answer", "session_id": message.session_id, "sdp": sdp})
         if message.purpose == SessionPurpose.PUBLISH:
             room.broadcast({"type": "published", "participant_id": str(member.participant_id)})

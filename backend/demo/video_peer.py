@@ -10,9 +10,11 @@ import fractions
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
@@ -24,6 +26,7 @@ from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 from av import VideoFrame
 
+from hearings.video_aiortc import EncodedFrame, tap_encoded
 from hearings.video_media import close_peer_connection
 
 ORIGIN = "http://127.0.0.1:8080"
@@ -86,12 +89,18 @@ class Participant:
         size: tuple[int, int] = (160, 120),
         fps: int = 15,
         audio: bool = True,
+        decode: bool = True,
     ) -> None:
         self.http, self.path, self.token = http, path, token
         self.size, self.fps, self.audio = size, fps, audio
+        # decode=False (the benchmark): subscriptions read the encoded frames instead of
+        # decoding every one — only key frames are decoded, to anchor the painted index, and
+        # the others' indices follow from their RTP timestamps — so the peers' CPU stays small
+        # next to the server's.
+        self.decode = decode
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[dict[str, Any]] = []
-        self._arrived = asyncio.Condition()
+        self._arrived = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self.pcs: dict[str, RTCPeerConnection] = {}
         self.tasks: list[asyncio.Task[Any]] = []
@@ -101,6 +110,7 @@ class Participant:
         self.loopback: list[int] = []
         self.participant_id: str | None = None
         self._counter = 0
+        self._negotiations: set[asyncio.Task[Any]] = set()
 
     async def connect(self, *, origin: str = ORIGIN) -> dict[str, Any]:
         self.ws = await self.http.ws_connect(self.path, headers={"Origin": origin})
@@ -116,29 +126,46 @@ class Participant:
         async for msg in self.ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
-            async with self._arrived:
-                self.messages.append(json.loads(msg.data))
-                self._arrived.notify_all()
-        async with self._arrived:
-            self.messages.append({"type": "_closed", "code": self.ws.close_code})
-            self._arrived.notify_all()
+            self._arrive(json.loads(msg.data))
+        self._arrive({"type": "_closed", "code": self.ws.close_code})
+
+    def _arrive(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        # A fresh event per message, not an asyncio.Condition: a waiter cancelled inside
+        # Condition.wait() must re-acquire its lock before it can end, and stop_media once hung
+        # for good cancelling the publisher watcher that way.
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
 
     async def wait_for(self, match: Any, wait_s: float = 10, *, after: int = 0) -> dict[str, Any]:
-        async def find() -> dict[str, Any]:
-            async with self._arrived:
-                while True:
-                    for message in self.messages[after:]:
-                        if match(message):
-                            return message
-                    await self._arrived.wait()
-
-        return await asyncio.wait_for(find(), wait_s)
+        deadline = time.monotonic() + wait_s
+        while True:
+            for message in self.messages[after:]:
+                if match(message):
+                    return message
+            after = max(after, len(self.messages))
+            await asyncio.wait_for(self._arrived.wait(), max(0.0, deadline - time.monotonic()))
 
     def send(self, message: dict[str, Any]) -> Any:
         assert self.ws is not None
         return self.ws.send_json(message)
 
     async def _negotiate(
+        self, pc: RTCPeerConnection, purpose: str, publisher: str | None = None
+    ) -> dict[str, Any]:
+        # Runs to its end even if the caller is cancelled (stop_media waits for it): a
+        # connection closed halfway through ICE gathering would leak its sockets.
+        task = asyncio.ensure_future(self._offer(pc, purpose, publisher))
+        self._negotiations.add(task)
+        task.add_done_callback(self._negotiation_done)
+        return await asyncio.shield(task)
+
+    def _negotiation_done(self, task: asyncio.Task[Any]) -> None:
+        self._negotiations.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure is the caller's to see, if it still waits
+
+    async def _offer(
         self, pc: RTCPeerConnection, purpose: str, publisher: str | None = None
     ) -> dict[str, Any]:
         self._counter += 1
@@ -187,9 +214,13 @@ class Participant:
 
     async def subscribe(self, publisher: str) -> dict[str, Any]:
         pc = self._pc()
-        pc.addTransceiver("audio", direction="recvonly")
-        pc.addTransceiver("video", direction="recvonly")
+        audio = pc.addTransceiver("audio", direction="recvonly")
+        video = pc.addTransceiver("video", direction="recvonly")
         sink = self.received[publisher]
+        if not self.decode:
+            tap_encoded(audio.receiver, "audio", lambda frame: None)
+            tap_encoded(video.receiver, "video", self._index_by_timestamp(sink))
+            return await self._negotiate(pc, "subscribe", publisher)
         blackhole = MediaBlackhole()
 
         @pc.on("track")
@@ -201,6 +232,22 @@ class Participant:
                 self.tasks.append(asyncio.create_task(blackhole.start()))
 
         return await self._negotiate(pc, "subscribe", publisher)
+
+    def _index_by_timestamp(self, timed: list[tuple[int, float]]) -> Callable[[EncodedFrame], None]:
+        decoder = av.CodecContext.create("vp8", "r")
+        step = 90000 // self.fps  # NumberedVideoTrack's pts step, kept by every hop
+        anchor: list[int] = []  # [index, timestamp] of the last key frame
+
+        def sink(frame: EncodedFrame) -> None:
+            if frame.keyframe:
+                pictures = decoder.decode(av.Packet(frame.data))
+                if pictures:
+                    anchor[:] = [read_index(pictures[0]), frame.timestamp]
+            if anchor:
+                index = anchor[0] + round((frame.timestamp - anchor[1]) / step)
+                timed.append((index % (1 << BITS), time.time()))
+
+        return sink
 
     async def _collect(
         self,
@@ -250,6 +297,8 @@ class Participant:
             await asyncio.sleep(0.05)
 
     async def stop_media(self) -> None:
+        if self._negotiations:
+            await asyncio.wait(list(self._negotiations), timeout=15)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

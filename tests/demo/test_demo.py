@@ -50,7 +50,8 @@ async def test_the_scripted_court_runs_end_to_end(
     assert out.fee_paid is True and out.fee_total == "25.00"  # small claims: half of 50
     assert out.defence_due  # 15 days from service (CPL Art. 128)
     assert out.async_record_valid is True and out.async_record_entries == 12
-    assert out.transcript_signatures == 3  # both parties after face checks, the judge after a code step-up
+    # both parties after face checks, the judge after an authenticator-code step-up
+    assert out.transcript_signatures == 3
     assert all(count >= 10 for count in out.frames_exchanged.values()), out.frames_exchanged
     assert out.recording_verified is True and out.segments >= 2
     assert len(out.manifest_sha256) == 64

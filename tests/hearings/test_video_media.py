@@ -131,8 +131,9 @@ async def test_hearing_with_aiortc_peers(client: Client, case: Case, app: Any) -
     indices = [i for i, _ in plaintiff.received[judge_id]]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
 
-    # A late joiner: admitted mid-session, sees both, and both see them.
-    defendant = Participant(client, path, case.present(case.defendant).token)
+    # A late joiner: admitted mid-session, sees both, and both see them. (This one reads the
+    # encoded frames, as the benchmark's peers do: indices from key frames and RTP timestamps.)
+    defendant = Participant(client, path, case.present(case.defendant).token, decode=False)
     assert (await defendant.connect())["state"] == "lobby"
     resp = await client.post(
         f"{BASE}/{hid}/participants/{defendant_id}/admit", headers=case.judge.headers
@@ -144,6 +145,8 @@ async def test_hearing_with_aiortc_peers(client: Client, case: Case, app: Any) -
     before = len(judge.received[plaintiff_id])
     await defendant.frames_from(judge_id, 10)
     await defendant.frames_from(plaintiff_id, 10)
+    indices = [i for i, _ in defendant.received[judge_id]]
+    assert indices == list(range(indices[0], indices[0] + len(indices)))  # none lost, in order
     await judge.frames_from(defendant_id, 10)
     await plaintiff.frames_from(defendant_id, 10)
     # Nobody was disturbed: the judge kept receiving the plaintiff throughout.

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from backend.audit.models import AuditEvent
+from backend.jobs.models import Job
 from filing.models import CaseEvent
 from hearings.models import VideoHearing, VideoRecordingEvent
+from hearings.video_service import LOBBY_JOB
 from service_of_process.models import ServiceTask
+from tests.async_hearings.helpers import run_jobs
 from tests.hearings.conftest import BASE, Case, make_due, schedule
 
 Client = TestClient[Any, Any]
@@ -210,3 +214,38 @@ async def test_custom_notice_sender_is_used_and_can_abort(
         )
         assert resp.status == 500
         assert await VideoHearing.all().count() == 1  # nothing half-written
+
+
+async def test_lobby_opens_by_the_clock_through_a_durable_job(
+    client: Client, case: Case, app: Any
+) -> None:
+    hearing = await schedule(client, case)
+    hid = hearing["id"]
+    job = await Job.get(kind=LOBBY_JOB)
+    assert job.payload == {"hearing_id": hid}
+    assert job.run_at == datetime.fromisoformat(hearing["lobby_opens_at"])
+    await run_jobs(app)  # (the notice's service jobs run too)
+    assert (await Job.get(id=job.id)).status == "queued"  # days ahead: not due
+
+    # The job runs early (the start was moved later): nothing opens, it waits for the new time.
+    await Job.filter(id=job.id).update(run_at=datetime.now(UTC))
+    assert await run_jobs(app) == 1
+    assert (await Job.get(id=job.id)).status == "done"
+    assert (await VideoHearing.get(id=hid)).status == "scheduled"
+    again = await Job.filter(kind=LOBBY_JOB, status="queued").get()
+    assert again.run_at == job.run_at
+
+    # Due: the worker opens the lobby with nobody looking, as the system, audited.
+    await make_due(hid)
+    await Job.filter(id=again.id).update(run_at=datetime.now(UTC))
+    assert await run_jobs(app) == 1
+    stored = await VideoHearing.get(id=hid)
+    assert stored.status == "lobby_open" and stored.lobby_opened_at is not None
+    event = await AuditEvent.get(action="video_hearing.lobby_open", resource_id=hid)
+    assert event.actor_subject is None and event.actor_roles == "hearings"
+    kinds = await CaseEvent.filter(filing_id=case.filing.id).values_list("kind", flat=True)
+    assert "video_hearing_lobby_open" in kinds
+    # A late duplicate run changes nothing.
+    await Job.create(kind=LOBBY_JOB, payload={"hearing_id": hid}, run_at=datetime.now(UTC))
+    assert await run_jobs(app) == 1
+    assert await AuditEvent.filter(action="video_hearing.lobby_open").count() == 1
