@@ -337,6 +337,7 @@ async def _bulk(
                 True,
                 None,
                 created,
+                False,
             )
         )
         parties.append(
@@ -356,6 +357,7 @@ async def _bulk(
                 False,
                 None,
                 created,
+                False,
             )
         )
         poa = uuid4()
@@ -432,6 +434,7 @@ async def _bulk(
             "service_address_confirmed",
             "account_id",
             "created_at",
+            "domiciled_abroad",
         ],
     )
     await pg.copy_records_to_table(

@@ -187,7 +187,8 @@ async def seed(settings: Settings, cases: int, per_case: int) -> tuple[list[str]
                 await pg.executemany(
                     "INSERT INTO filing_party (id, filing_id, role, kind, name, region_code, "
                     "address, service_address, service_address_confirmed, account_id, "
-                    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "created_at, domiciled_abroad) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false)",
                     parties,
                 )
                 await pg.executemany(
