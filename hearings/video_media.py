@@ -280,7 +280,7 @@ class AiortcMediaEngine:
     async def close_room(self, room_id: UUID) -> None:
         room = self._rooms.pop(room_id, None)
         if room is not None:
-            await self._close_many(room, list(room.sessions))
+            await self._close_many(room, list(room.sessions.items()))
 
     def _room(self, room_id: UUID) -> _Room:
         room = self._rooms.get(room_id)
@@ -311,7 +311,9 @@ class AiortcMediaEngine:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
-                await self._close(room, (participant_id, session_id))
+                # Only this connection's own session: a client may reuse the id at once for a
+                # new connection, and this one's "closed" comes late (at the end of its close).
+                await self._close(room, (participant_id, session_id), session)
 
         try:
             # Transceivers (and the taps on their receivers) are made before the offer is
@@ -337,7 +339,7 @@ class AiortcMediaEngine:
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
             session.negotiated.set()
-            await self._close(room, (participant_id, session_id))
+            await self._close(room, (participant_id, session_id), session)
             raise
         session.negotiated.set()
         return pc.localDescription.sdp
@@ -441,25 +443,34 @@ class AiortcMediaEngine:
     async def disconnect(self, room_id: UUID, participant_id: UUID) -> None:
         room = self._rooms.get(room_id)
         if room is not None:
-            await self._close_many(room, [k for k in room.sessions if k[0] == participant_id])
+            mine = [(k, s) for k, s in room.sessions.items() if k[0] == participant_id]
+            await self._close_many(room, mine)
 
-    async def _close_many(self, room: _Room, keys: list[tuple[UUID, str]]) -> None:
-        await asyncio.gather(*(self._close(room, key) for key in keys))
+    async def _close_many(
+        self, room: _Room, sessions: list[tuple[tuple[UUID, str], _Session]]
+    ) -> None:
+        await asyncio.gather(*(self._close(room, key, session) for key, session in sessions))
 
-    async def _close(self, room: _Room, key: tuple[UUID, str]) -> None:
-        """Close one session, bounded in time. Everything that could keep aiortc's loops
-        running is stopped first and synchronously (forwarded tracks end their senders'
-        loops; sources drop their subscribers), then the connection is closed."""
-        session = room.sessions.pop(key, None)
-        if session is None:
+    async def _close(
+        self, room: _Room, key: tuple[UUID, str], expected: _Session | None = None
+    ) -> None:
+        """Close one session (only if it is ``expected``, when given), bounded in time.
+        Everything that could keep aiortc's loops running is stopped first and synchronously
+        (forwarded tracks end their senders' loops; sources drop their subscribers), then the
+        connection is closed."""
+        session = room.sessions.get(key)
+        if session is None or (expected is not None and session is not expected):
             return
+        del room.sessions[key]
         participant_id = key[0]
-        dependants: list[tuple[UUID, str]] = []
+        dependants: list[tuple[tuple[UUID, str], _Session]] = []
         publisher = room.publishers.get(participant_id)
         if publisher is not None and publisher.session_id == session.session_id:
             del room.publishers[participant_id]
             # Subscribers of this publisher are finished too: their tracks just ended.
-            dependants = [k for k, s in room.sessions.items() if s.publisher_id == participant_id]
+            dependants = [
+                (k, s) for k, s in room.sessions.items() if s.publisher_id == participant_id
+            ]
         for track in session.tracks:
             track.stop()
         for source in session.sources:
@@ -467,9 +478,7 @@ class AiortcMediaEngine:
         if not session.negotiated.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.negotiated.wait(), CLOSE_WAIT_S)
-        await asyncio.gather(
-            close_peer_connection(session.pc), *(self._close(room, k) for k in dependants)
-        )
+        await asyncio.gather(close_peer_connection(session.pc), self._close_many(room, dependants))
 
     def set_muted(self, room_id: UUID, participant_id: UUID, muted: bool) -> None:
         room = self._room(room_id)

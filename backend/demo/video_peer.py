@@ -138,11 +138,17 @@ class Participant:
         arrived.set()
 
     async def wait_for(self, match: Any, wait_s: float = 10, *, after: int = 0) -> dict[str, Any]:
+        return (await self._wait_at(match, wait_s, after=after))[1]
+
+    async def _wait_at(
+        self, match: Any, wait_s: float, *, after: int
+    ) -> tuple[int, dict[str, Any]]:
+        """The first message from position ``after`` on that matches, and its position."""
         deadline = time.monotonic() + wait_s
         while True:
-            for message in self.messages[after:]:
-                if match(message):
-                    return message
+            for position in range(after, len(self.messages)):
+                if match(self.messages[position]):
+                    return position, self.messages[position]
             after = max(after, len(self.messages))
             await asyncio.wait_for(self._arrived.wait(), max(0.0, deadline - time.monotonic()))
 
@@ -277,10 +283,12 @@ class Participant:
         async def watch() -> None:
             index = len(self.messages)
             while True:
-                message = await self.wait_for(
+                # By position: equal messages (the same participant publishing again after a
+                # rejoin) must each be seen once.
+                position, message = await self._wait_at(
                     lambda m: m["type"] == "published", wait_s=3600, after=index
                 )
-                index = self.messages.index(message) + 1
+                index = position + 1
                 publisher = message["participant_id"]
                 if publisher != self.participant_id:
                     self.received[publisher].clear()
