@@ -272,14 +272,14 @@ async def cycles(
     people: dict[str, Person],
     server_pid: int,
     count: int,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     judge = people["judge"]
     hearing_id = await new_hearing(http, base, mint, filing_id, judge)
     host = await enter(http, base, mint, hearing_id, judge, judge, (160, 120))
-    samples: list[float] = [proc_rss_mb(server_pid)]
+    rss = {0: proc_rss_mb(server_pid)}  # cycles done → server RSS
     failures = 0
     lawyer = people["plaintiff_lawyer"]
-    for n in range(count):
+    for n in range(1, count + 1):
         # A fresh face check per cycle (the lawyer re-enters the lobby every time).
         peer = await enter(http, base, mint, hearing_id, lawyer, judge, (160, 120))
         try:
@@ -288,20 +288,13 @@ async def cycles(
             failures += 1
         await peer.close()
         await asyncio.sleep(0.3)
-        if n in (9, count // 2 - 1, count - 1):
-            samples.append(proc_rss_mb(server_pid))
+        if n % 10 == 0 or n == count:
+            rss[n] = proc_rss_mb(server_pid)
     await host.close()
     auth = mint.auth(judge)
     async with http.post(f"{base}/api/v1/hearings/video/{hearing_id}/close", headers=auth) as r:
         assert r.status == 200
-    return {
-        "before": samples[0],
-        "after_10": samples[1],
-        "after_half": samples[2],
-        "after_all": samples[-1],
-        "count": count,
-        "failures": failures,
-    }
+    return {"count": count, "failures": failures, "rss": rss}
 
 
 def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -339,7 +332,7 @@ async def main_async(args: argparse.Namespace) -> str:
     log = var_dir / "server.log"
     proc = start_server(env, log)
     results: list[dict[str, Any]] = []
-    cycle: dict[str, float] = {}
+    cycle: dict[str, Any] = {}
     try:
         async with aiohttp.ClientSession() as http:
             # Starting the server (imports of PyAV, aiortc, dlib …) takes long on a busy machine.
@@ -374,7 +367,7 @@ async def main_async(args: argparse.Namespace) -> str:
     return report(args, results, cycle)
 
 
-def report(args: argparse.Namespace, results: list[dict[str, Any]], cycle: dict[str, float]) -> str:
+def report(args: argparse.Namespace, results: list[dict[str, Any]], cycle: dict[str, Any]) -> str:
     rev = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
@@ -414,16 +407,17 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], cycle: dict[
             f"{'ok' if r['verified'] else 'FAILED'} |"
         )
     if cycle:
+        rss, count = cycle["rss"], cycle["count"]
+        half = min(rss, key=lambda n: abs(n - count // 2))
         lines += [
             "",
-            f"- Join/leave: {cycle['count']:.0f} cycles (connect, lobby, admit, publish, "
-            "subscribe to the judge, receive, leave; a fresh face-check token each time) in one "
-            f"hearing: server RSS {cycle['before']:.0f} MB before, {cycle['after_10']:.0f} MB "
-            f"after 10, {cycle['after_half']:.0f} MB after {cycle['count'] // 2:.0f}, "
-            f"{cycle['after_all']:.0f} MB after {cycle['count']:.0f} "
-            f"({cycle['after_all'] - cycle['after_10']:+.0f} MB from 10 to {cycle['count']:.0f}); "
-            f"{cycle['failures']:.0f} cycles saw no frame from the judge within 10 s. The "
-            "cycles run first, on the fresh server.",
+            f"- Join/leave: {count} cycles (connect, lobby, admit, publish, subscribe to the "
+            "judge, receive, leave; a fresh face-check token each time) in one hearing, run "
+            f"first on the fresh server; {cycle['failures']} cycles saw no frame from the judge "
+            "within 10 s. Server RSS (MB) after n cycles: "
+            + ", ".join(f"{n}: {mb:.0f}" for n, mb in rss.items())
+            + f". Second half ({half} → {count}): {rss[count] - rss[half]:+.1f} MB "
+            f"({(rss[count] - rss[half]) / max(1, count - half) * 1024:+.0f} KB per cycle).",
         ]
     target = next((r for r in results if r["size"] == "320×240" and r["participants"] == 6), None)
     if target:

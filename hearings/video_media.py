@@ -304,6 +304,13 @@ class AiortcMediaEngine:
         if mine >= self.MAX_SESSIONS_PER_PARTICIPANT:
             raise Conflict("too many media sessions", code="too_many_sessions")
         kinds = _offered_kinds(offer_sdp)
+        subscribed: _Publisher | None = None  # whose media a subscribe session receives
+        if purpose == SessionPurpose.SUBSCRIBE:
+            if publisher_id is not None and publisher_id != participant_id:
+                subscribed = room.publishers.get(publisher_id)
+            if subscribed is None:
+                # Before any connection is made: offers for someone who has left cost little.
+                raise NotFound("that participant is not sending media", code="not_publishing")
         pc = RTCPeerConnection(self._configuration())
         session = _Session(session_id, purpose, pc, publisher_id)
         room.sessions[(participant_id, session_id)] = session
@@ -321,8 +328,8 @@ class AiortcMediaEngine:
             # negotiates (DESIGN §3) and no frame reaches a decoder.
             if purpose == SessionPurpose.PUBLISH:
                 await self._prepare_publish(room, participant_id, session, kinds)
-            elif purpose == SessionPurpose.SUBSCRIBE:
-                self._prepare_subscribe(room, participant_id, session, kinds)
+            elif subscribed is not None:
+                self._prepare_subscribe(subscribed, session, kinds)
             else:
                 self._prepare_loopback(session, kinds)
             try:
@@ -377,12 +384,8 @@ class AiortcMediaEngine:
         room.publishers[participant_id] = publisher
 
     def _prepare_subscribe(
-        self, room: _Room, participant_id: UUID, session: _Session, kinds: list[str]
+        self, publisher: _Publisher, session: _Session, kinds: list[str]
     ) -> None:
-        publisher_id = session.publisher_id
-        publisher = room.publishers.get(publisher_id) if publisher_id else None
-        if publisher is None or publisher_id == participant_id:
-            raise NotFound("that participant is not sending media", code="not_publishing")
         for kind in kinds:
             source = publisher.sources.get(kind)
             if source is None:

@@ -53,8 +53,12 @@ async def test_quick_rejoins_receive_the_judge_every_time(client: Client, case: 
             missed.append(cycle)
         await lawyer.close()
         await asyncio.sleep(0.3)
-    await judge.close()
     assert missed == []
+    # Offers for someone who left, or for oneself, are refused before any connection is made.
+    for publisher in (lawyer.participant_id, judge_id):
+        reply = await judge.subscribe(str(publisher))
+        assert reply["type"] == "error" and reply["code"] == "not_publishing"
+    await judge.close()
 
 
 async def test_a_late_closed_event_of_an_old_connection_spares_the_new_session() -> None:
