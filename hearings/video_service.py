@@ -378,13 +378,14 @@ async def replace_mediator(
     unless already in the hearing."""
     rows = await VideoParticipant.filter(hearing_id=hearing.id).using_db(conn)
     for row in rows:
-        if row.role == ParticipantRole.MEDIATOR and row.removed_at is None:
-            if row.account_id != mediator:
-                await remove_participant(
-                    conn, audit, actor, hearing, row, now=now, reason="mediator replaced"
-                )
+        hosting = row.role == ParticipantRole.MEDIATOR and row.removed_at is None
+        if hosting and row.account_id != mediator:
+            await remove_participant(
+                conn, audit, actor, hearing, row, now=now, reason="mediator replaced"
+            )
     existing = next((r for r in rows if r.account_id == mediator), None)
     if existing is not None:
+        # Already in the hearing: as the case's judge or clerk, or as an earlier host.
         if existing.role == ParticipantRole.MEDIATOR and existing.removed_at is not None:
             existing.removed_at = None
             await existing.save(using_db=conn, update_fields=["removed_at"])

@@ -141,6 +141,11 @@ async def test_a_live_session_gets_a_video_room_hosted_by_the_mediator(
     assert sorted(hosts) == sorted(
         [(str(mediator.account_id), True), (str(successor.account_id), False)]
     )
+    # Designated again, the first mediator hosts again.
+    designation = {"mediator_id": str(mediator.account_id)}
+    await _ok(await client.post(f"{one}/mediator", json=designation, headers=judge.headers))
+    await _ok(await client.get(f"{VIDEO}/{room}", headers=mediator.headers))
+    assert (await client.get(f"{VIDEO}/{room}", headers=successor.headers)).status == 404
 
 
 async def test_before_filing_a_live_session_is_refused_whole(
