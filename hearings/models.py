@@ -20,6 +20,9 @@ class VideoHearingStatus(StrEnum):
 class ParticipantRole(StrEnum):
     JUDGE = "judge"
     CLERK = "clerk"
+    # Court staff running a video mediation session without being the case's judge or clerk
+    # (hearings.mediation): hosts that one hearing, nothing else of the case.
+    MEDIATOR = "mediator"
     PARTY = "party"
     LAWYER = "lawyer"
 

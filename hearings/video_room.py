@@ -47,7 +47,9 @@ from hearings.video_recording import (
 
 log = logging.getLogger("mobile_court.hearings.room")
 S = VideoHearingStatus
-COURT_ROLES = frozenset({ParticipantRole.JUDGE.value, ParticipantRole.CLERK.value})
+COURT_ROLES = frozenset(
+    {ParticipantRole.JUDGE.value, ParticipantRole.CLERK.value, ParticipantRole.MEDIATOR.value}
+)
 
 
 def utcnow() -> datetime:

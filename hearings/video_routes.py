@@ -24,12 +24,12 @@ from hearings.models import (
     VideoParticipant,
     VideoSegment,
 )
-from hearings.video_access import CONTROL, READ, authorize, case_access
+from hearings.video_access import CONTROL, READ, authorize, case_access, hosts_of
 from hearings.video_media import AiortcMediaEngine, MediaEngine
 from hearings.video_notice import HEARING_NOTICE_SENDER, PendingNoticeSender
 from hearings.video_record import link_of, load_record
 from hearings.video_recording import verify
-from hearings.video_room import Member, Room, RoomManager, utcnow
+from hearings.video_room import COURT_ROLES, Member, Room, RoomManager, utcnow
 from hearings.video_schemas import (
     HearingList,
     HearingListQuery,
@@ -88,7 +88,7 @@ async def _load(request: web.Request, action: str) -> tuple[Principal, VideoHear
     if hearing is None:
         raise NotFound("no such hearing")
     _, access = await case_access(hearing.filing_id)
-    authorize(request.config_dict[POLICY], principal, access, action)
+    authorize(request.config_dict[POLICY], principal, access, action, await hosts_of(hearing.id))
     return principal, hearing
 
 
@@ -520,7 +520,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         if hearing is None:
             raise NotFound("no such hearing")
         _, access = await case_access(hearing.filing_id)
-        authorize(policy, principal, access, READ)
+        authorize(policy, principal, access, READ, await hosts_of(hearing.id))
         hearing = await _due(request, hearing)
         if hearing.status not in (S.LOBBY_OPEN, S.IN_SESSION, S.RECESS):
             raise Conflict("庭审室未开放 / the hearing room is not open", code="room_not_open")
@@ -532,7 +532,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         room = manager.live(hearing.id)
         member = room.members.get(participant.id) if room else None
         rejoining = member is not None and member.state == "reconnecting"
-        if participant.role not in ("judge", "clerk") and not rejoining:
+        if participant.role not in COURT_ROLES and not rejoining:
             # Online Litigation Rules Art. 7: identity re-verified before entering the lobby;
             # a dropped phone coming back within the grace period was already verified.
             require_recent_presence(principal)

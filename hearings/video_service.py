@@ -115,7 +115,10 @@ async def schedule(
     notices: HearingNoticeSender,
     now: datetime,
     min_lead: timedelta = NOTICE_MIN_LEAD,
+    mediator: UUID | None = None,
 ) -> VideoHearing:
+    """``mediator``: the court staff member who runs a mediation session in this room; joins
+    as its host unless already in it as the case's judge or clerk (hearings.video_access)."""
     if filing.case_number is None:
         raise Conflict("只有已立案的案件可以排期庭审 / only a registered case can be heard")
     if starts_at - now < min_lead:
@@ -130,6 +133,8 @@ async def schedule(
         members.append((judge, ParticipantRole.JUDGE))
     for clerk in sorted(access.clerk_account_ids):
         members.append((clerk, ParticipantRole.CLERK))
+    if mediator is not None and all(m[0] != mediator for m in members):
+        members.append((mediator, ParticipantRole.MEDIATOR))
     invitable = {a: ParticipantRole.PARTY for a in access.party_account_ids}
     invitable.update({a: ParticipantRole.LAWYER for a in access.agent_account_ids})
     chosen = sorted(invitable) if invited is None else list(dict.fromkeys(invited))
@@ -356,4 +361,49 @@ async def remove_participant(
         {"participant_id": str(participant.id), "reason": reason},
         visibility="court",
         at=now,
+    )
+
+
+async def replace_mediator(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    actor: Actor,
+    hearing: VideoHearing,
+    mediator: UUID,
+    *,
+    now: datetime,
+) -> None:
+    """A newly designated mediator takes over hosting a mediation's video session: the previous
+    one is removed (and so loses access, hearings.video_access), the new one joins as host
+    unless already in the hearing."""
+    rows = await VideoParticipant.filter(hearing_id=hearing.id).using_db(conn)
+    for row in rows:
+        hosting = row.role == ParticipantRole.MEDIATOR and row.removed_at is None
+        if hosting and row.account_id != mediator:
+            await remove_participant(
+                conn, audit, actor, hearing, row, now=now, reason="mediator replaced"
+            )
+    existing = next((r for r in rows if r.account_id == mediator), None)
+    if existing is not None:
+        # Already in the hearing: as the case's judge or clerk, or as an earlier host.
+        if existing.role == ParticipantRole.MEDIATOR and existing.removed_at is not None:
+            existing.removed_at = None
+            await existing.save(using_db=conn, update_fields=["removed_at"])
+        return
+    account = await Account.get(id=mediator, using_db=conn)
+    participant = await VideoParticipant.create(
+        id=uuid4(),
+        hearing=hearing,
+        account_id=mediator,
+        role=ParticipantRole.MEDIATOR.value,
+        display_name=account.display_name[:100],
+        using_db=conn,
+    )
+    await audit.record(
+        conn,
+        actor,
+        "video_hearing.participant_added",
+        RESOURCE,
+        str(hearing.id),
+        {"participant_id": str(participant.id), "role": participant.role},
     )

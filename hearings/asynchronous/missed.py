@@ -18,11 +18,23 @@ from hearings.asynchronous.models import AsyncHearing, MissedWindow
 from hearings.asynchronous.preparation import utcnow
 
 
+async def missed_windows(hearing: AsyncHearing) -> list[MissedWindow]:
+    """The hearing's missed windows, oldest first, each with its stage (``row.stage.kind``)."""
+    return (
+        await MissedWindow.filter(hearing_id=hearing.id)
+        .select_related("stage")
+        .order_by("recorded_at")
+    )
+
+
 async def _missed(hearing: AsyncHearing, missed_id: UUID, conn: BaseDBAsyncClient) -> MissedWindow:
+    # The stage comes in the same query for the answer's label; only the missed window is locked
+    # (PostgreSQL refuses FOR UPDATE on the nullable side of the outer join anyway).
     row = (
         await MissedWindow.filter(id=missed_id, hearing_id=hearing.id)
         .using_db(conn)
-        .select_for_update()
+        .select_related("stage")
+        .select_for_update(of=(MissedWindow._meta.db_table,))
         .first()
     )
     if row is None:

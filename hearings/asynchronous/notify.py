@@ -44,6 +44,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "window_closing": ("阶段将在24小时内截止", "A stage window closes within 24 h"),
     "signature_awaited": ("有文书等待您签名", "A document awaits your signature"),
     "missed_window": ("当事人逾期未参与", "A party missed a window"),
+    "video_mediation": ("视频调解已安排", "A video mediation is scheduled"),
 }
 
 

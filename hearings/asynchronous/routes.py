@@ -14,7 +14,6 @@ from backend.errors import NotFound, ValidationFailed
 from backend.http import endpoint, request_actor, require_principal
 from hearings.asynchronous import missed, preparation, stages
 from hearings.asynchronous.access import CONDUCT, PARTICIPATE, READ, register_policy
-from hearings.asynchronous.models import AsyncStage, MissedWindow
 from hearings.asynchronous.notify import DOCUMENT_SERVER, PendingServiceRecorder
 from hearings.asynchronous.rules import StageKind
 from hearings.asynchronous.schemas import (
@@ -276,10 +275,6 @@ async def convert(request: web.Request, *, body: ConvertIn) -> HearingOut:
 # ------------------------------------------------------------------------ missed windows
 
 
-async def _stage_kinds(hearing_id: object) -> dict[object, str]:
-    return {s.id: s.kind for s in await AsyncStage.filter(hearing_id=hearing_id)}
-
-
 @routes.get(CASE + "/missed")
 @endpoint(
     "Missed windows (Art. 25) with reasons and decisions",
@@ -290,9 +285,7 @@ async def _stage_kinds(hearing_id: object) -> dict[object, str]:
 async def list_missed(request: web.Request) -> MissedList:
     case = await authorize(request, READ)
     hearing = await existing_hearing(case)
-    kinds = await _stage_kinds(hearing.id)
-    rows = await MissedWindow.filter(hearing_id=hearing.id).order_by("recorded_at")
-    return MissedList(items=[missed_out(r, kinds[r.stage_id], case) for r in rows])  # type: ignore[attr-defined]
+    return MissedList(items=[missed_out(r, case) for r in await missed.missed_windows(hearing)])
 
 
 @routes.post(CASE + "/missed/{missed_id}/reason")
@@ -319,8 +312,7 @@ async def give_reason(request: web.Request, *, body: ReasonIn) -> MissedOut:
             missed_id,
             body.reason,
         )
-    kinds = await _stage_kinds(hearing.id)
-    return missed_out(row, kinds[row.stage_id], case)  # type: ignore[attr-defined]
+    return missed_out(row, case)
 
 
 @routes.post(CASE + "/missed/{missed_id}/decision")
@@ -348,8 +340,7 @@ async def decide(request: web.Request, *, body: DecisionIn) -> MissedOut:
             body.accepted,
             body.note,
         )
-    kinds = await _stage_kinds(hearing.id)
-    return missed_out(row, kinds[row.stage_id], case)  # type: ignore[attr-defined]
+    return missed_out(row, case)
 
 
 # ------------------------------------------------------------------------------ app

@@ -126,12 +126,13 @@ def post_out(post: AsyncPost, stage_kind: str) -> PostOut:
     )
 
 
-def missed_out(row: MissedWindow, stage_kind: str, case: Case) -> MissedOut:
+def missed_out(row: MissedWindow, case: Case) -> MissedOut:
+    """``row`` comes with its stage (hearings.asynchronous.missed)."""
     meaning = consequence(row)
     party = case.party(row.party_id) if row.party_id is not None else None
     return MissedOut(
         id=row.id,
-        stage=stage_kind,
+        stage=row.stage.kind,
         party_id=row.party_id,
         party_name=party.name if party else None,
         party_role=row.party_role,

@@ -31,7 +31,9 @@ class Mediation(Model):
 
 
 class MediationSession(Model):
-    # A session, asynchronous (parties answer in their own time) or live (video).
+    # A session, asynchronous (parties answer in their own time) or live: a live session runs
+    # in the video hearing room ``video_hearing_id`` (hearings.models.VideoHearing) scheduled
+    # with it.
 
     id = fields.UUIDField(primary_key=True)
     mediation: fields.ForeignKeyRelation[Mediation] = fields.ForeignKeyField(
@@ -40,6 +42,7 @@ class MediationSession(Model):
     mode = fields.CharField(max_length=8)
     starts_at = fields.DatetimeField()
     note = fields.TextField(default="")
+    video_hearing_id = fields.UUIDField(null=True)
     created_by_id = fields.UUIDField()
     created_at = fields.DatetimeField()
 

@@ -207,7 +207,11 @@ async def designate(request: web.Request, *, body: MediatorIn) -> MediationOut:
 
 @routes.post(ONE + "/sessions")
 @endpoint(
-    "Mediator: schedule a session (asynchronous or live)",
+    "Mediator: schedule a session (asynchronous, or live in a video room)",
+    description="A live session schedules a video hearing (video_hearing_id) with every party "
+    "and lawyer invited and the mediator as its host. Mediation is not a court session: no "
+    "3-day hearing notice, so it may start at once; 422 starts_in_past for a past time, 409 "
+    "video_needs_registered_case before filing.",
     body=SessionIn,
     response=SessionOut,
     status=201,
@@ -219,7 +223,15 @@ async def add_session(request: web.Request, *, body: SessionIn) -> SessionOut:
     async with in_transaction() as conn:
         case, mediation = await _authorize(request, MEDIATE, conn=conn)
         session = await service.add_session(
-            conn, principal, case, mediation, body.mode, body.starts_at, body.note
+            conn,
+            request.config_dict[AUDIT],
+            request_actor(request),
+            principal,
+            case,
+            mediation,
+            body.mode,
+            body.starts_at,
+            body.note,
         )
     return SessionOut.model_validate(session)
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from backend.schemas import Input, Output
 
@@ -17,7 +17,7 @@ class MediatorIn(Input):
 
 class SessionIn(Input):
     mode: Literal["async", "live"]
-    starts_at: datetime
+    starts_at: AwareDatetime
     note: str = Field(default="", max_length=2000)
 
 
@@ -26,6 +26,9 @@ class SessionOut(Output):
     mode: str
     starts_at: datetime
     note: str
+    video_hearing_id: UUID | None = Field(
+        description="a live session's video room: /api/v1/hearings/video/{id}"
+    )
 
 
 class ProposalIn(Input):

@@ -10,7 +10,7 @@ can be done in the mediation.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -22,12 +22,15 @@ from backend.auth.principal import Actor, Principal
 from backend.errors import Conflict, NotFound, ValidationFailed
 from filing.filings import add_event
 from filing.models import FilingStatus
+from hearings import video_service
 from hearings.asynchronous.access import Case
+from hearings.asynchronous.notify import notify
 from hearings.asynchronous.preparation import party_consents
 from hearings.asynchronous.rules import Scope, consent_problems
 from hearings.mediation.access import MEDIATOR_ROLES, RESOURCE
 from hearings.mediation.models import Mediation, MediationSession, Proposal
 from hearings.mediation.workdays import IsWorkingDay, add_working_days, period_end
+from hearings.models import ParticipantRole, VideoHearing, VideoHearingStatus, VideoParticipant
 
 DESIGNATION_WORKING_DAYS = 3
 PRE_FILING_DAYS = 30
@@ -39,6 +42,7 @@ ACTIVE = ("awaiting_mediator", "in_progress")
 COURT_TZ = ZoneInfo("Asia/Shanghai")
 AGREEMENT_KIND = "mediation_agreement"
 MAX_STATEMENT_BYTES = 20 * 1024 * 1024
+INVITED_ROLES = frozenset({ParticipantRole.PARTY.value, ParticipantRole.LAWYER.value})
 
 
 def utcnow() -> datetime:
@@ -175,6 +179,8 @@ async def designate(
             ],
         )
     now = utcnow()
+    if mediation.mediator_id not in (None, mediator_id):
+        await _hand_over_rooms(conn, audit, actor, mediation, mediator_id, now)
     mediation.mediator_id, mediation.designated_at = mediator_id, now
     mediation.designated_late = court_day(now) > mediation.designation_due_on
     mediation.status = "in_progress"
@@ -191,6 +197,8 @@ async def designate(
 
 async def add_session(
     conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    actor: Actor,
     principal: Principal,
     case: Case,
     mediation: Mediation,
@@ -198,26 +206,122 @@ async def add_session(
     starts_at: datetime,
     note: str,
 ) -> MediationSession:
+    """A live session schedules its video room here, in the same transaction: a refused room
+    leaves no session behind."""
     require_active(mediation)
     require_mediator(mediation)
+    video = (
+        await _video_room(conn, audit, actor, principal, case, mediation, starts_at)
+        if mode == "live"
+        else None
+    )
     session = await MediationSession.create(
         id=uuid4(),
         mediation=mediation,
         mode=mode,
         starts_at=starts_at,
         note=note,
+        video_hearing_id=video.id if video else None,
         created_by_id=principal.account_id,
         created_at=utcnow(),
         using_db=conn,
     )
-    await add_event(
-        conn,
-        case.filing,
-        "mediation_session",
-        principal.account_id,
-        {"mediation_id": str(mediation.id), "mode": mode, "starts_at": starts_at.isoformat()},
-    )
+    details = {
+        "mediation_id": str(mediation.id),
+        "session_id": str(session.id),
+        "mode": mode,
+        "starts_at": starts_at.isoformat(),
+        "video_hearing_id": str(video.id) if video else None,
+    }
+    await audit.record(conn, actor, "mediation.session", RESOURCE, str(case.filing.id), details)
+    await add_event(conn, case.filing, "mediation_session", principal.account_id, details)
     return session
+
+
+async def _video_room(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    actor: Actor,
+    principal: Principal,
+    case: Case,
+    mediation: Mediation,
+    starts_at: datetime,
+) -> VideoHearing:
+    """The video hearing a live session runs in: every party and lawyer of the case invited,
+    the case's judge and clerk as for any hearing, and the mediator as its host."""
+    if case.filing.case_number is None:
+        raise Conflict(
+            "视频调解须在立案后进行，诉前调解请安排异步调解 / video mediation needs a registered "
+            "case: schedule an asynchronous session before filing",
+            code="video_needs_registered_case",
+        )
+    now = utcnow()
+    # Mediation is not a court session (开庭): CPL Art. 139's 3-day hearing notice does not
+    # apply, so a video mediation may start at once, just not in the past; no hearing notice
+    # is served, the parties get a courtesy notice (SessionNotice).
+    if starts_at < now:
+        raise video_service.field_error(
+            "starts_at",
+            "starts_in_past",
+            "调解时间不能早于当前时间 / a session cannot start in the past",
+        )
+    return await video_service.schedule(
+        conn,
+        audit,
+        actor,
+        principal,
+        case.filing,
+        case.access,
+        title=f"{case.label} 视频调解 / video mediation"[:200],
+        starts_at=starts_at,
+        invited=None,
+        notices=SessionNotice(case.label),
+        now=now,
+        min_lead=timedelta(0),
+        mediator=mediation.mediator_id,
+    )
+
+
+class SessionNotice:
+    """The HearingNoticeSender of a video mediation: a WeChat courtesy notice to the invited
+    parties and lawyers instead of a served hearing notice (see _video_room)."""
+
+    def __init__(self, case_label: str) -> None:
+        self.case_label = case_label
+
+    async def send_notice(
+        self,
+        conn: BaseDBAsyncClient,
+        hearing: VideoHearing,
+        participants: list[VideoParticipant],
+        actor: Actor,
+    ) -> str:
+        await notify(
+            conn,
+            {p.account_id for p in participants if p.role in INVITED_ROLES},
+            "video_mediation",
+            case_label=self.case_label,
+            when=hearing.starts_at,
+            key=f"video-mediation:{hearing.id}",
+        )
+        return "not_required"
+
+
+async def _hand_over_rooms(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    actor: Actor,
+    mediation: Mediation,
+    mediator_id: UUID,
+    now: datetime,
+) -> None:
+    """A new mediator hosts the video sessions still to come; the previous one loses them."""
+    for session in await MediationSession.filter(mediation_id=mediation.id).using_db(conn):
+        if session.video_hearing_id is None:
+            continue
+        hearing = await video_service.get_hearing(session.video_hearing_id, conn)
+        if hearing.status != VideoHearingStatus.CLOSED:
+            await video_service.replace_mediator(conn, audit, actor, hearing, mediator_id, now=now)
 
 
 def role_in(case: Case, principal: Principal, mediation: Mediation) -> str:

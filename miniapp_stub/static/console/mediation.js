@@ -42,7 +42,8 @@ async function mediationCard(api, m, filing, slot, reload) {
     await api.post(`${one}/mediator`, { mediator_id: mediator.value.trim() });
     reload();
   }));
-  const sessionMode = h('select', { name: 'mode' }, h('option', { value: 'async' }, '异步 Asynchronous'), h('option', { value: 'live' }, '在线视频 Live'));
+  // A live session schedules a video room; mediation is not a court session, so no 3-day notice.
+  const sessionMode = h('select', { name: 'mode' }, h('option', { value: 'async' }, '异步 Asynchronous'), h('option', { value: 'live' }, '在线视频 Live (video room)'));
   const sessionAt = h('input', { type: 'datetime-local', name: 'starts_at' });
   const sessionNote = h('input', { name: 'note', maxlength: '2000' });
   const addSession = h('button', { class: 'btn secondary inline', type: 'button' }, '安排 / Schedule');
@@ -76,7 +77,9 @@ async function mediationCard(api, m, filing, slot, reload) {
       h('dt', {}, '调解员 Mediator'), h('dd', {}, m.mediator_id || '—'),
       h('dt', {}, '期限 Ends'), h('dd', {}, `${m.ends_on}（${m.period_days} 日）`)),
     active ? h('div', { class: 'row' }, mediator, designate) : null,
-    m.sessions.length ? h('ul', { class: 'list' }, m.sessions.map((s) => h('li', {}, `${s.mode} · ${when(s.starts_at)} · ${s.note}`))) : null,
+    m.sessions.length ? h('ul', { class: 'list' }, m.sessions.map((s) => h('li', {}, `${s.mode} · ${when(s.starts_at)} · ${s.note}`,
+      // A live session's video room, run from the video hearing console.
+      s.video_hearing_id ? [' ', h('a', { href: `#/video/${s.video_hearing_id}`, 'data-video-mediation': s.video_hearing_id }, '进入视频调解 / Join video mediation →')] : null))) : null,
     active ? [h('h3', {}, '安排调解 Session'), h('div', { class: 'row' }, sessionMode, sessionAt), sessionNote, addSession] : null,
     h('h3', {}, '方案 Proposals'),
     m.proposals.length ? h('ol', { id: 'proposal-list' }, m.proposals.map((p) => h('li', {}, `${ROLE[p.author_role] || p.author_role}（${when(p.created_at)}）：${p.terms}`))) : h('p', { class: 'muted' }, '暂无 / none'),

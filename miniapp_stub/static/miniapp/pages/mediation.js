@@ -110,7 +110,9 @@ export async function page(view, filingId) {
         h('dt', {}, '阶段 Phase'), h('dd', {}, current.phase === 'pre_filing' ? '诉前 before filing' : '诉中 after filing'),
         h('dt', {}, '调解员 Mediator'), h('dd', {}, current.mediator_id ? `已指定 designated ${when(current.designated_at)}` : `待指定（${current.designation_due_on} 前）/ due by ${current.designation_due_on}`),
         h('dt', {}, '期限 Ends'), h('dd', {}, `${current.ends_on}（${current.period_days} 日 / days）`)),
-      current.sessions.length ? h('ul', { class: 'list' }, current.sessions.map((s) => h('li', {}, `${s.mode === 'live' ? '在线视频 live' : '异步 async'} · ${when(s.starts_at)} ${s.note}`))) : null) : null,
+      current.sessions.length ? h('ul', { class: 'list' }, current.sessions.map((s) => h('li', {}, `${s.mode === 'live' ? '在线视频 live' : '异步 async'} · ${when(s.starts_at)} ${s.note}`,
+        // A live session runs in a video hearing room: the same page as a video hearing.
+        s.video_hearing_id ? [' ', h('a', { class: 'btn secondary inline', href: `#/hearing/video/${s.video_hearing_id}`, 'data-video-mediation': s.video_hearing_id }, '进入视频调解 / Join video mediation')] : null))) : null) : null,
     h('div', { class: 'card' }, h('h2', {}, '在线调解 ', h('span', { class: 'en' }, 'Online mediation')),
       h('p', { class: 'muted' }, '调解须各方同意（《人民法院在线调解规则》）。/ Every party must consent (Online Mediation Rules).'),
       consent, active ? null : start, slot),
