@@ -166,10 +166,10 @@ def identity_values(
             f" / 该证件不适用于{'自然人' if kind == 'natural' else '组织'}",
         )
     given = {f: getattr(body, f) for f in IDENTITY_FIELDS if getattr(body, f) not in (None, "")}
-    for f in given.keys() - {doc.number_field, "country"}:
-        raise _field(f, f"{f}_unexpected", _UNEXPECTED[f])
-    if "country" in given and not doc.country_required:
-        raise _field("country", "country_unexpected", _UNEXPECTED["country"])
+    expected = {doc.number_field, "country"} if doc.country_required else {doc.number_field}
+    unexpected = sorted(given.keys() - expected)
+    if unexpected:
+        raise _field(unexpected[0], f"{unexpected[0]}_unexpected", _UNEXPECTED[unexpected[0]])
     raw = given.get(doc.number_field)
     if raw is None:
         raise _field(
@@ -210,6 +210,8 @@ def party_values(body: PartyIn, cipher: FieldCipher) -> dict[str, Any]:
     """Column values for a new party; 422 with the field named when an identifier is wrong."""
     identity = identity_values(body.kind, body.id_type, body, cipher)
     abroad = body.domiciled_abroad
+    if abroad is None:  # omitted: the document's default (see Document.abroad)
+        abroad = DOCUMENTS[IdType(identity["id_type"])].abroad
     return {
         "role": body.role,
         "kind": body.kind,
@@ -218,9 +220,7 @@ def party_values(body: PartyIn, cipher: FieldCipher) -> dict[str, Any]:
         "address": body.address,
         "service_address": body.service_address,
         "service_address_confirmed": body.service_address_confirmed,
-        "domiciled_abroad": DOCUMENTS[IdType(identity["id_type"])].abroad
-        if abroad is None
-        else abroad,
+        "domiciled_abroad": abroad,
         **identity,
     }
 

@@ -98,6 +98,8 @@ async def filing_out(
         )
         corrections = await CorrectionNotice.filter(filing_id=filing.id).order_by("issued_at")
         forwardings = await Forwarding.filter(filing_id=filing.id).order_by("at")
+    # A lawyer's account id is for court staff and the side the lawyer acts for (the console
+    # invites by it); the other side never learns it.
     role_of = {p.id: p.role for p in parties}
     fee = None
     if filing.fee_total is not None and filing.fee_due_on is not None:
