@@ -176,9 +176,9 @@ _PARTY_SIDE_ONLY = ("service_address", "service_address_confirmed")
 
 @routes.patch("/filings/{filing_id}/parties/{party_id}")
 @endpoint(
-    "Change a party's domicile (in or outside the PRC mainland) or addresses: the filing side "
-    "while drafting or correcting; the clerk of the court holding the case after submission "
-    "(not the service address, which only the party declares)",
+    "Change a party's identifying document, domicile (in or outside the PRC mainland) or "
+    "addresses: the filing side while drafting or correcting; the clerk of the court holding "
+    "the case after submission (not the service address, which only the party declares)",
     body=PartyUpdate,
     response=PartyOut,
     tags=TAGS,
