@@ -338,6 +338,7 @@ async def _bulk(
                 None,
                 created,
                 False,
+                "resident_id",
             )
         )
         parties.append(
@@ -358,6 +359,7 @@ async def _bulk(
                 None,
                 created,
                 False,
+                "credit_code",
             )
         )
         poa = uuid4()
@@ -435,6 +437,7 @@ async def _bulk(
             "account_id",
             "created_at",
             "domiciled_abroad",
+            "id_type",
         ],
     )
     await pg.copy_records_to_table(

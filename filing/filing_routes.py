@@ -166,7 +166,7 @@ async def add_party(request: web.Request, *, body: PartyIn) -> PartyOut:
             str(filing.id),
             {"party_id": str(party.id), "role": party.role},
         )
-    return party_out(party, masked=False)
+    return party_out(party, masked=False, staff=principal.is_court_staff)
 
 
 # What only the party side declares (service address and its confirmation: consent to
@@ -176,9 +176,9 @@ _PARTY_SIDE_ONLY = ("service_address", "service_address_confirmed")
 
 @routes.patch("/filings/{filing_id}/parties/{party_id}")
 @endpoint(
-    "Change a party's domicile (in or outside the PRC mainland) or addresses: the filing side "
-    "while drafting or correcting; the clerk of the court holding the case after submission "
-    "(not the service address, which only the party declares)",
+    "Change a party's identifying document, domicile (in or outside the PRC mainland) or "
+    "addresses: the filing side while drafting or correcting; the clerk of the court holding "
+    "the case after submission (not the service address, which only the party declares)",
     body=PartyUpdate,
     response=PartyOut,
     tags=TAGS,
@@ -210,7 +210,7 @@ async def edit_party(request: web.Request, *, body: PartyUpdate) -> PartyOut:
         party = next((p for p in parties if str(p.id) == request.match_info["party_id"]), None)
         if party is None:
             raise NotFound("no such party")
-        changes = await update_party(conn, party, body)
+        changes = await update_party(conn, party, body, field_cipher(request))
         if changes:
             fields = sorted(changes)
             await svc.add_event(
@@ -225,7 +225,7 @@ async def edit_party(request: web.Request, *, body: PartyUpdate) -> PartyOut:
                 # Field names only: addresses are personal data the audit trail need not copy.
                 {"party_id": str(party.id), "fields": fields, **_flags(changes)},
             )
-    return party_out(party, masked=False)
+    return party_out(party, masked=False, staff=principal.is_court_staff)
 
 
 def _flags(changes: dict[str, object]) -> dict[str, object]:

@@ -144,10 +144,24 @@ class Filing(Model):
         )
 
 
+class IdType(StrEnum):
+    # The document identifying a party (filing.parties.DOCUMENTS has names and checks).
+    RESIDENT_ID = "resident_id"
+    HMT_RESIDENCE_PERMIT = "hmt_residence_permit"
+    HK_MACAU_PERMIT = "hk_macau_permit"
+    TAIWAN_PERMIT = "taiwan_permit"
+    FOREIGN_PERMANENT_RESIDENT_ID = "foreign_permanent_resident_id"
+    PASSPORT = "passport"
+    CREDIT_CODE = "credit_code"
+    FOREIGN_REGISTRATION = "foreign_registration"
+
+
 class Party(Model):
-    # A plaintiff, defendant or third party. ID numbers are stored encrypted (context
-    # "resident_id", as identity's real-name records) with a keyed lookup hash and a masked form;
-    # organisations carry their unified social credit code.
+    # A plaintiff, defendant or third party, identified by the document ``id_type``. A person's
+    # document number is stored encrypted with a keyed lookup hash and a masked form (resident
+    # IDs in context "resident_id", as identity's real-name records); organisations carry their
+    # unified social credit code, or a registration number abroad. ``country``: ISO 3166-1
+    # alpha-3 of a passport's nationality or of a foreign organisation's registration.
 
     id = fields.UUIDField(primary_key=True)
     filing: fields.ForeignKeyRelation[Filing] = fields.ForeignKeyField(
@@ -156,10 +170,13 @@ class Party(Model):
     role = fields.CharField(max_length=16)
     kind = fields.CharField(max_length=16)
     name = fields.CharField(max_length=200)
+    id_type = fields.CharField(max_length=32, default="resident_id", db_default="resident_id")
     id_number_enc = fields.BinaryField(null=True)
     id_number_hash = fields.CharField(max_length=64, null=True, db_index=True)
-    id_number_masked = fields.CharField(max_length=18, null=True)
+    id_number_masked = fields.CharField(max_length=20, null=True)
     credit_code = fields.CharField(max_length=18, null=True)
+    registration_number = fields.CharField(max_length=40, null=True)
+    country = fields.CharField(max_length=3, null=True)
     region_code = fields.CharField(max_length=6)
     address = fields.CharField(max_length=300)
     service_address = fields.CharField(max_length=200, null=True)

@@ -98,6 +98,9 @@ async def filing_out(
         )
         corrections = await CorrectionNotice.filter(filing_id=filing.id).order_by("issued_at")
         forwardings = await Forwarding.filter(filing_id=filing.id).order_by("at")
+    # A lawyer's account id is for court staff and the side the lawyer acts for (the console
+    # invites by it); the other side never learns it.
+    role_of = {p.id: p.role for p in parties}
     fee = None
     if filing.fee_total is not None and filing.fee_due_on is not None:
         fee = FeeNoticeOut(
@@ -128,13 +131,20 @@ async def filing_out(
         assigned_clerk_id=str(filing.assigned_clerk_id) if filing.assigned_clerk_id else None,
         routing_reasons=[RoutingReasonOut(**r) for r in filing.routing_reasons],
         parties=[
-            party_out(p, masked=not sees_unmasked(principal, access, p.role)) for p in parties
+            party_out(
+                p,
+                masked=not sees_unmasked(principal, access, p.role),
+                staff=principal.is_court_staff,
+            )
+            for p in parties
         ],
         representations=[
             RepresentationOut(
                 id=str(r.id),
                 party_id=str(r.party_id),  # type: ignore[attr-defined]
-                lawyer_account_id=str(r.lawyer_account_id),
+                lawyer_account_id=str(r.lawyer_account_id)
+                if sees_unmasked(principal, access, role_of.get(r.party_id, ""))  # type: ignore[attr-defined]
+                else None,
                 power_of_attorney_file_id=str(r.power_of_attorney_file_id),
                 granted_at=iso(r.granted_at) or "",
                 revoked_at=iso(r.revoked_at),

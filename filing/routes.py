@@ -23,6 +23,7 @@ from filing.fees import (
     quote_fee,
 )
 from filing.models import CauseOfAction, Court, CourtLevel
+from filing.parties import DOCUMENTS
 from filing.payments import payments_ctx as payments_ctx
 from filing.schemas import (
     CaseNumberOut,
@@ -45,6 +46,8 @@ from filing.schemas import (
     FeeRangeOut,
     HalvingGroundOut,
     HalvingOut,
+    IdTypeList,
+    IdTypeOut,
     InternetCategoryOut,
     ProcedureOut,
 )
@@ -260,6 +263,31 @@ async def case_type_codes(request: web.Request) -> CaseTypeCodeList:
         items=[
             CaseTypeCodeOut(code=t.code, name_zh=t.name_zh, name_en=t.name_en, category=t.category)
             for t in CASE_TYPE_CODES
+        ]
+    )
+
+
+@filing_routes.get("/id-types")
+@endpoint(
+    "Documents identifying a party: resident ID, permits, passport, credit code, registration "
+    "abroad",
+    response=IdTypeList,
+    public=True,
+    tags=FILING_TAGS,
+)
+async def id_types(request: web.Request) -> IdTypeList:
+    return IdTypeList(
+        items=[
+            IdTypeOut(
+                code=code,
+                kind=doc.kind,
+                name_zh=doc.name_zh,
+                name_en=doc.name_en,
+                number_field=doc.number_field,
+                country_required=doc.country_required,
+                domiciled_abroad_default=doc.abroad,
+            )
+            for code, doc in DOCUMENTS.items()
         ]
     )
 

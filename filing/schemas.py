@@ -15,7 +15,7 @@ from backend.schemas import Input, Output, PageQuery
 from filing.case_numbers import validate_court_code
 from filing.catalogue import CaseCategory
 from filing.fees import AmountUse, CourtFeeSchedule, FeeCaseType, FeeKind, Procedure, parse_amount
-from filing.models import CourtLevel
+from filing.models import CourtLevel, IdType
 
 # ---------------------------------------------------------------------------------- fees
 
@@ -285,22 +285,56 @@ _ABROAD = (
 )
 
 
-class PartyIn(Input):
+_ID_TYPE = (
+    "the identifying document (GET /api/v1/filing/id-types); default resident_id for a person, "
+    "credit_code for an organisation"
+)
+_COUNTRY = (
+    "ISO 3166-1 alpha-3: a passport's nationality, or where a foreign organisation is registered"
+)
+_ABROAD_DEFAULT = (
+    f"{_ABROAD}. Omitted: true for HK/Macao/Taiwan travel permits, foreign passports and "
+    "organisations registered abroad, false otherwise"
+)
+
+
+class PartyIdentity(Input):
+    """The document fields: which one is needed depends on ``id_type``."""
+
+    id_type: IdType | None = Field(default=None, description=_ID_TYPE)
+    id_number: str | None = Field(
+        default=None, max_length=32, description="a person's document number"
+    )
+    credit_code: str | None = Field(default=None, max_length=32)
+    registration_number: str | None = Field(
+        default=None, max_length=60, description="an organisation's registration number abroad"
+    )
+    country: str | None = Field(default=None, max_length=8, description=_COUNTRY)
+
+
+class PartyIn(PartyIdentity):
     role: str = Field(pattern="^(plaintiff|defendant|third_party)$")
     kind: str = Field(pattern="^(natural|organisation)$")
     name: str = Field(min_length=1, max_length=200)
-    id_number: str | None = Field(default=None, max_length=32)
-    credit_code: str | None = Field(default=None, max_length=32)
     region_code: str = Field(pattern=r"^[0-9]{6}$", description="division code of the domicile")
     address: str = Field(min_length=2, max_length=300)
     service_address: str | None = Field(default=None, max_length=200)
     service_address_confirmed: bool = False
-    domiciled_abroad: StrictBool = Field(default=False, description=_ABROAD)
+    domiciled_abroad: StrictBool | None = Field(default=None, description=_ABROAD_DEFAULT)
     is_me: bool = Field(default=False, description="link this party to your own account")
 
+    @field_validator("domiciled_abroad")
+    @classmethod
+    def _given_not_null(cls, value: bool | None) -> bool | None:
+        # Omitted means the document's default; an explicit null is a client mistake.
+        if value is None:
+            raise ValueError("true or false; omit it for the document's default")
+        return value
 
-class PartyUpdate(Input):
-    """Only the fields given change."""
+
+class PartyUpdate(PartyIdentity):
+    """Only the fields given change. A change of document gives the number again (with the
+    country where the document needs one); the type stays unless ``id_type`` is given."""
 
     region_code: str | None = Field(
         default=None, pattern=r"^[0-9]{6}$", description="division code of the domicile"
@@ -308,7 +342,21 @@ class PartyUpdate(Input):
     address: str | None = Field(default=None, min_length=2, max_length=300)
     service_address: str | None = Field(default=None, max_length=200)
     service_address_confirmed: StrictBool | None = None
-    domiciled_abroad: StrictBool | None = Field(default=None, description=_ABROAD)
+    domiciled_abroad: StrictBool | None = Field(default=None, description=_ABROAD_DEFAULT)
+
+
+class IdTypeOut(Output):
+    code: IdType
+    kind: str = Field(examples=["natural", "organisation"])
+    name_zh: str
+    name_en: str
+    number_field: str = Field(examples=["id_number", "credit_code", "registration_number"])
+    country_required: bool
+    domiciled_abroad_default: bool
+
+
+class IdTypeList(Output):
+    items: list[IdTypeOut]
 
 
 class PartyOut(Output):
@@ -316,21 +364,30 @@ class PartyOut(Output):
     role: str
     kind: str
     name: str
+    id_type: IdType
+    id_type_name: str = Field(examples=["护照 / Passport"])
     id_number_masked: str | None
     credit_code: str | None
+    registration_number: str | None
+    country: str | None
     region_code: str
     address: str
     service_address: str | None
     service_address_confirmed: bool
     domiciled_abroad: bool
     linked: bool
+    account_id: str | None = Field(
+        description="the linked account: shown to court staff only, null for everyone else"
+    )
     masked: bool
 
 
 class RepresentationOut(Output):
     id: str
     party_id: str
-    lawyer_account_id: str
+    lawyer_account_id: str | None = Field(
+        description="shown to court staff and the represented side, null for the other side"
+    )
     power_of_attorney_file_id: str
     granted_at: str
     revoked_at: str | None

@@ -31,6 +31,25 @@ function noticeService(tasks) {
       h('td', { class: 'opt' }, t.documents.map((doc) => doc.title_zh).join('、')))))));
 }
 
+const SIDE = { plaintiff: '原告 plaintiff', defendant: '被告 defendant', third_party: '第三人 third party' };
+
+// The case's parties and their lawyers, from the case record (court staff see the linked account
+// ids); only someone with an account can be invited.
+function participantPicker(filing) {
+  const byId = new Map(filing.parties.map((p) => [p.id, p]));
+  const row = (accountId, title, detail) => h('li', { dataset: { account: accountId || '' } },
+    h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: 'participant', value: accountId || '', disabled: !accountId }),
+      title, h('small', { class: 'muted' }, ` ${detail} · `),
+      h('span', { class: accountId ? 'badge linked' : 'badge unlinked' }, accountId ? '已关联 linked' : '未关联 not linked')));
+  const parties = filing.parties.map((p) => row(p.account_id, p.name, SIDE[p.role] || p.role));
+  const lawyers = filing.representations.filter((r) => !r.revoked_at).map((r) => {
+    const client = byId.get(r.party_id);
+    return row(r.lawyer_account_id, '代理律师 Lawyer', client ? `${client.name}（${SIDE[client.role] || client.role}）的代理人 / for ${client.name}` : '');
+  });
+  return h('ul', { class: 'list', id: 'participant-picker' }, parties, lawyers);
+}
+
 export async function schedulePage(view, api, filingId) {
   const [filing, hearings, tasks] = await Promise.all([
     api.get(`/api/v1/filing/filings/${filingId}`),
@@ -44,15 +63,15 @@ export async function schedulePage(view, api, filingId) {
   const title = h('input', { name: 'title', required: true, minlength: '2', maxlength: '200', value: '第一次开庭 / First hearing' });
   const everyone = h('input', { type: 'radio', name: 'who', value: 'all', checked: true });
   const some = h('input', { type: 'radio', name: 'who', value: 'some' });
-  const ids = h('textarea', { name: 'participant_account_ids', placeholder: '每行一个账号 ID / one account id per line' });
-  const lawyers = (filing.representations || []).filter((r) => !r.revoked_at);
+  const picker = participantPicker(filing);
+  picker.hidden = true;
+  for (const radio of [everyone, some]) radio.addEventListener('change', () => { picker.hidden = !some.checked; });
   const form = h('form', { id: 'schedule-form' },
     field('名称 Title', title),
     field('开庭时间 Starts at（本地时间 local time）', startsAt, '开庭通知须在开庭3日前送达 / the notice must be served at least 3 days before'),
     h('fieldset', { class: 'field' }, h('legend', { class: 'field-label' }, '参加人 Participants'),
       h('label', { class: 'check' }, everyone, '本案全部当事人及代理律师（承办法官、书记员自动参加）/ every party and lawyer of the case (the judge and clerk always join)'),
-      h('label', { class: 'check' }, some, '仅以下账号 / only these accounts'), ids,
-      lawyers.length ? h('small', { class: 'hint' }, `代理律师账号 / lawyers: ${lawyers.map((r) => r.lawyer_account_id).join(', ')}`) : null),
+      h('label', { class: 'check' }, some, '仅以下人员 / only these people'), picker),
     h('button', { class: 'btn', type: 'submit', id: 'schedule' }, '排期并送达开庭通知 / Schedule and serve the notice'), slot);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -60,7 +79,10 @@ export async function schedulePage(view, api, filingId) {
       const when_ = new Date(startsAt.value);
       if (Number.isNaN(when_.getTime())) throw new Error('请选择开庭时间 / choose the start time');
       const body = { filing_id: filingId, title: title.value.trim(), starts_at: when_.toISOString() };
-      if (some.checked) body.participant_account_ids = ids.value.split(/\s+/).map((s) => s.trim()).filter(Boolean);
+      if (some.checked) {
+        body.participant_account_ids = [...new Set([...picker.querySelectorAll('input:checked')].map((box) => box.value))];
+        if (!body.participant_account_ids.length) throw new Error('请至少选择一位参加人 / choose at least one participant');
+      }
       const hearing = await api.post(BASE, body);
       location.hash = `#/video/${hearing.id}`;
     });

@@ -3,17 +3,37 @@
 import { api, go } from '/miniapp/session.js';
 import { busy, clear, field, formValues, h } from '/miniapp/ui.js';
 
-function personFields(prefix, zh, en) {
+// The plaintiff (me) gives a resident ID, which must match the verified real name; the other
+// side may be identified by any document a person holds (GET /api/v1/filing/id-types).
+function personFields(prefix, zh, en, idTypes = null) {
+  const number = h('input', { name: `${prefix}_id_number`, required: true, maxlength: '20', autocomplete: 'off' });
+  let docFields = null;
+  if (idTypes) {
+    const country = h('input', { name: `${prefix}_country`, maxlength: '3', placeholder: 'USA', autocapitalize: 'characters' });
+    const countryField = field('国籍 Nationality', country, 'ISO 3166-1 三位字母代码，如 USA、GBR / 3-letter code, e.g. USA, GBR');
+    const select = h('select', { name: `${prefix}_id_type` },
+      idTypes.map((t) => h('option', { value: t.code }, `${t.name_zh} ${t.name_en}`)));
+    const sync = () => {
+      const chosen = idTypes.find((t) => t.code === select.value);
+      countryField.hidden = !chosen.country_required;
+      country.required = chosen.country_required;
+      if (!chosen.country_required) country.value = '';
+    };
+    select.addEventListener('change', sync);
+    sync();
+    docFields = [field('证件类型 Document', select, '境外证件默认按在中国大陆无住所处理 / documents from outside the mainland mean no mainland domicile by default'), countryField];
+  }
   return h('fieldset', { class: 'card' },
     h('h2', {}, zh, ' ', h('span', { class: 'en' }, en)),
     field('姓名 Name', h('input', { name: `${prefix}_name`, required: true, maxlength: '200' })),
-    field('身份证号 ID number', h('input', { name: `${prefix}_id_number`, required: true, maxlength: '18', autocomplete: 'off' })),
+    docFields,
+    field(idTypes ? '证件号码 Document number' : '身份证号 ID number', number),
     field('住所地区划代码 Region code', h('input', { name: `${prefix}_region_code`, required: true, pattern: '[0-9]{6}', inputmode: 'numeric', maxlength: '6' }), '6 位行政区划代码，如 330281 / 6-digit region code, e.g. 330281 (余姚)'),
     field('住址 Address', h('input', { name: `${prefix}_address`, required: true, minlength: '2', maxlength: '300' })));
 }
 
 function party(values, prefix, role, extra = {}) {
-  return {
+  const body = {
     role,
     kind: 'natural',
     name: values[`${prefix}_name`],
@@ -22,13 +42,17 @@ function party(values, prefix, role, extra = {}) {
     address: values[`${prefix}_address`],
     ...extra,
   };
+  if (values[`${prefix}_id_type`]) body.id_type = values[`${prefix}_id_type`];
+  if (values[`${prefix}_country`]) body.country = values[`${prefix}_country`];
+  return body;
 }
 
 export async function newFiling(view) {
-  const [courts, causes, profile] = await Promise.all([
+  const [courts, causes, profile, idTypes] = await Promise.all([
     api.get('/api/v1/filing/courts', { limit: 200 }),
     api.get('/api/v1/filing/causes', { limit: 200 }),
     api.get('/api/v1/identity/me'),
+    api.get('/api/v1/filing/id-types'),
   ]);
   const court = h('select', { name: 'court', required: true },
     courts.items.map((c) => h('option', { value: c.code }, `${c.name_zh} (${c.code})`)));
@@ -54,7 +78,7 @@ export async function newFiling(view) {
       field('诉讼请求 Claims', h('textarea', { name: 'claims', required: true, maxlength: '5000' })),
       field('事实与理由 Facts and reasons', h('textarea', { name: 'facts_and_reasons', required: true, maxlength: '50000' }))),
     personFields('me', '原告（本人）', 'Plaintiff (me)'),
-    personFields('defendant', '被告', 'Defendant'),
+    personFields('defendant', '被告', 'Defendant', idTypes.items.filter((t) => t.kind === 'natural')),
     h('button', { class: 'btn', type: 'submit', id: 'create-filing' }, '保存并继续 / Save and continue'),
     slot);
   if (real) form.elements.me_name.value = real.name;
