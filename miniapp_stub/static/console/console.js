@@ -195,7 +195,7 @@ async function filingPage(id) {
           filing.assigned_judge_id ? [h('dt', {}, '承办法官 Judge'), h('dd', { id: 'assigned-judge' }, filing.assigned_judge_id)] : null)),
       h('div', { class: 'card' }, h('h2', {}, '当事人 Parties'),
         h('ul', { class: 'list' }, filing.parties.map((p) => h('li', {}, h('div', { class: 'title' }, `${ROLE[p.role] || p.role}：${p.name}`),
-          h('div', { class: 'muted' }, [p.id_number_masked || p.credit_code, p.address, p.service_address].filter(Boolean).join(' · ')))))),
+          h('div', { class: 'muted' }, [p.id_type_name, p.id_number_masked || p.credit_code || p.registration_number, p.country, p.address, p.service_address].filter(Boolean).join(' · ')))))),
       h('div', { class: 'card' }, h('h2', {}, '证据 Evidence'),
         filing.evidence.length ? h('ul', { class: 'list', id: 'evidence-list' }, filing.evidence.map((e) => h('li', {}, h('div', { class: 'title' }, e.title),
           h('div', { class: 'muted' }, `${e.media_type} · ${e.size} B · SHA-256 ${e.sha256}`),

@@ -152,7 +152,7 @@ export async function detail(view, id) {
       filing.routing_reasons.length ? h('ul', { class: 'muted' }, filing.routing_reasons.map((r) => h('li', {}, r.zh, ' / ', r.en))) : null),
     h('div', { class: 'card' }, h('h2', {}, '当事人 ', h('span', { class: 'en' }, 'Parties')),
       h('ul', { class: 'list' }, filing.parties.map((p) => h('li', {}, h('div', { class: 'title' }, `${ROLE[p.role] || p.role}：${p.name}`),
-        h('div', { class: 'muted' }, [p.id_number_masked || p.credit_code, p.address].filter(Boolean).join(' · ')))))),
+        h('div', { class: 'muted' }, [p.id_type_name, p.id_number_masked || p.credit_code || p.registration_number, p.country, p.address].filter(Boolean).join(' · ')))))),
     h('div', { class: 'card' }, h('h2', {}, '证据 ', h('span', { class: 'en' }, 'Evidence')),
       filing.evidence.length
         ? h('ul', { class: 'list', id: 'evidence-list' }, filing.evidence.map((e) => h('li', {}, h('div', { class: 'title' }, e.title),
