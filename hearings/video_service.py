@@ -115,7 +115,10 @@ async def schedule(
     notices: HearingNoticeSender,
     now: datetime,
     min_lead: timedelta = NOTICE_MIN_LEAD,
+    prepared_notice: object = None,
 ) -> VideoHearing:
+    """Schedule in ``conn``; ``prepared_notice`` is what ``notices.prepare`` rendered for this
+    title and start before the transaction opened."""
     if filing.case_number is None:
         raise Conflict("只有已立案的案件可以排期庭审 / only a registered case can be heard")
     if starts_at - now < min_lead:
@@ -176,7 +179,9 @@ async def schedule(
         )
         for account_id, role in members
     ]
-    hearing.notice_status = await notices.send_notice(conn, hearing, participants, actor)
+    hearing.notice_status = await notices.send_notice(
+        conn, hearing, participants, actor, prepared_notice
+    )
     await hearing.save(using_db=conn, update_fields=["notice_status"])
     await schedule_lobby_opening(conn, hearing)
     await audit.record(

@@ -15,7 +15,8 @@ Each domain left a seam for what electronic service provides; this module fills 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from uuid import UUID
 
 from aiohttp import web
@@ -43,6 +44,7 @@ from service_of_process.service import (
     PreparedDocument,
     RecipientRef,
     create_service_task,
+    prepare_documents,
     serve_documents,
     utcnow,
 )
@@ -55,6 +57,14 @@ RESPONSE_DAYS = "15"
 RESPONSE_DAYS_ABROAD = "30"
 
 
+@dataclass(frozen=True)
+class RenderedAhead:
+    """Documents rendered before the caller's transaction, handed back to it by the caller
+    (the other domains' seams carry it as an opaque object)."""
+
+    documents: tuple[PreparedDocument, ...]
+
+
 class _Services:
     """What serving needs from the running app (the blob store exists once it has started)."""
 
@@ -62,6 +72,21 @@ class _Services:
         self._app = app
         self.cipher = FieldCipher(app[KEYRING].field_key)
         self.audit = app[AUDIT]
+
+    async def prepare(
+        self,
+        filing: Filing,
+        documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+        case_number: str | None = None,
+    ) -> RenderedAhead:
+        """Render before the caller's transaction (see :func:`prepare_documents`)."""
+        return RenderedAhead(
+            tuple(
+                await prepare_documents(
+                    self._app[BLOBS], filing, documents, case_number=case_number
+                )
+            )
+        )
 
     async def serve(
         self,
@@ -73,6 +98,7 @@ class _Services:
         origin: str,
         origin_key: str,
         recipients: Sequence[RecipientRef],
+        prepared: object,
     ) -> UUID:
         task = await serve_documents(
             conn,
@@ -85,6 +111,7 @@ class _Services:
             origin=origin,
             origin_key=origin_key,
             recipients=recipients,
+            ahead=prepared.documents if isinstance(prepared, RenderedAhead) else (),
         )
         return task.id
 
@@ -113,10 +140,17 @@ async def recipients_of_accounts(
     return refs
 
 
-def hearing_time_zh(hearing: VideoHearing) -> str:
+def hearing_time_zh(starts_at: datetime) -> str:
     """The start as a court document prints it, in court time: 2026年12月8日 09:30（北京时间）."""
-    at = hearing.starts_at.astimezone(COURT_TZ)
+    at = starts_at.astimezone(COURT_TZ)
     return f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}（北京时间）"
+
+
+def _hearing_notice(title: str, starts_at: datetime) -> tuple[DocumentKind, dict[str, str]]:
+    return (
+        DocumentKind.HEARING_NOTICE,
+        {"hearing_at": hearing_time_zh(starts_at), "place": ONLINE_PLACE, "note": title[:200]},
+    )
 
 
 class ElectronicHearingNotice:
@@ -125,12 +159,16 @@ class ElectronicHearingNotice:
     def __init__(self, services: _Services) -> None:
         self.services = services
 
+    async def prepare(self, filing: Filing, title: str, starts_at: datetime) -> RenderedAhead:
+        return await self.services.prepare(filing, [_hearing_notice(title, starts_at)])
+
     async def send_notice(
         self,
         conn: BaseDBAsyncClient,
         hearing: VideoHearing,
         participants: list[VideoParticipant],
         actor: Actor,
+        prepared: object = None,
     ) -> str:
         invited = [
             p.account_id
@@ -146,19 +184,11 @@ class ElectronicHearingNotice:
             conn,
             actor,
             filing=filing,
-            documents=[
-                (
-                    DocumentKind.HEARING_NOTICE,
-                    {
-                        "hearing_at": hearing_time_zh(hearing),
-                        "place": ONLINE_PLACE,
-                        "note": hearing.title[:200],
-                    },
-                )
-            ],
+            documents=[_hearing_notice(hearing.title, hearing.starts_at)],
             origin="hearings",
             origin_key=f"hearing:{hearing.id}:notice",
             recipients=recipients,
+            prepared=prepared,
         )
         # Handed to electronic service; each recipient's service date is on their delivery.
         return "sent"
@@ -204,14 +234,16 @@ class RegistrationNotices:
     def __init__(self, services: _Services) -> None:
         self.services = services
 
-    async def registered(self, conn: BaseDBAsyncClient, filing: Filing, actor: Actor) -> None:
+    async def _notices(
+        self, filing: Filing, conn: BaseDBAsyncClient | None = None
+    ) -> list[tuple[str, dict[str, str], list[Party]]]:
+        """(origin key suffix, notice fields, defendants) per notice to serve."""
         parties = (
             await Party.filter(filing_id=filing.id).using_db(conn).order_by("created_at", "id")
         )
         defendants = [p for p in parties if p.role == "defendant"]
-        if not defendants:
-            return
         plaintiffs = "、".join(p.name for p in parties if p.role == "plaintiff")
+        notices = []
         # The notice prints the defence period, so defendants without a domicile in the PRC
         # (30 days, CPL Art. 285) get their own notice, served under its own origin key.
         for abroad, days, key in (
@@ -224,6 +256,19 @@ class RegistrationNotices:
             body = {"response_days": days}
             if plaintiffs:
                 body["plaintiff"] = plaintiffs[:200]
+            notices.append((key, body, group))
+        return notices
+
+    async def prepare(self, filing: Filing, case_number: str) -> RenderedAhead:
+        documents = [
+            (DocumentKind.NOTICE_OF_RESPONSE, body) for _, body, _ in await self._notices(filing)
+        ]
+        return await self.services.prepare(filing, documents, case_number)
+
+    async def registered(
+        self, conn: BaseDBAsyncClient, filing: Filing, actor: Actor, prepared: object
+    ) -> None:
+        for key, body, group in await self._notices(filing, conn):
             await self.services.serve(
                 conn,
                 actor,
@@ -232,6 +277,7 @@ class RegistrationNotices:
                 origin="filing",
                 origin_key=f"filing:{filing.id}:{key}",
                 recipients=[RecipientRef(party_id=p.id) for p in group],
+                prepared=prepared,
             )
 
 
