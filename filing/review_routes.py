@@ -27,6 +27,7 @@ from filing.models import (
     Filing,
     Party,
 )
+from filing.party_links import PARTY_LINKED
 from filing.record import (
     authorize,
     detail,
@@ -342,5 +343,8 @@ async def claim_case(request: web.Request, *, body: ClaimIn) -> FilingSummaryOut
             RESOURCE,
             str(filing.id),
             {"party_id": str(party.id)},
+        )
+        await request.config_dict[PARTY_LINKED].party_linked(
+            conn, filing, party, request_actor(request)
         )
     return summary(filing)

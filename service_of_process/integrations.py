@@ -8,6 +8,8 @@ Each domain left a seam for what electronic service provides; this module fills 
   party signed, is served on the parties and their agents;
 - filing registration (``REGISTRATION_SERVICE``): the notice of response is served on the
   defendants (CPL Art. 128: 15 days to defend, counted from service);
+- a party linking its account (``PARTY_LINKED``): copies for information of what was already
+  served on it reach its inbox (``service_of_process.copies``);
 - the dashboard (``CASE_ACTIVITY_SOURCES``): the viewer's side's next deadline running from
   service, and the documents served on the viewer that they have not opened yet.
 """
@@ -31,12 +33,14 @@ from backend.db import ids_clause as _ids_clause
 from backend.fieldcrypto import FieldCipher
 from filing.activity import CASE_ACTIVITY_SOURCES, CaseActivity, Deadline
 from filing.models import Filing, Party, Representation
+from filing.party_links import PARTY_LINKED
 from filing.registration_service import REGISTRATION_SERVICE
 from hearings.asynchronous.notify import DOCUMENT_SERVER, ServedDocument
 from hearings.mediation.workdays import WORKING_DAYS, weekdays_only
 from hearings.models import ParticipantRole, VideoHearing, VideoParticipant
 from hearings.video_notice import HEARING_NOTICE_SENDER
 from service_of_process.calendar import CalendarNotCovered, describe_day
+from service_of_process.copies import copy_served_documents
 from service_of_process.documents import DocumentKind
 from service_of_process.rules import COURT_TZ, DEADLINE_RULES, court_date
 from service_of_process.service import (
@@ -281,6 +285,27 @@ class RegistrationNotices:
             )
 
 
+class CopiesOnLink:
+    """Copies of the documents already served on a party, for the account it links
+    (PartyLinkListener)."""
+
+    def __init__(self, services: _Services) -> None:
+        self.services = services
+
+    async def party_linked(
+        self, conn: BaseDBAsyncClient, filing: Filing, party: Party, actor: Actor
+    ) -> None:
+        assert party.account_id is not None
+        await copy_served_documents(
+            conn,
+            self.services.audit,
+            actor,
+            filing_id=filing.id,
+            party_id=party.id,
+            account_id=party.account_id,
+        )
+
+
 # --------------------------------------------------------------------------- dashboard
 
 _DEADLINE_LABELS = {rule.kind: (rule.name_zh, rule.name_en) for rule in DEADLINE_RULES.values()}
@@ -354,6 +379,7 @@ def install(app: web.Application) -> None:
     app[HEARING_NOTICE_SENDER] = ElectronicHearingNotice(services)
     app[DOCUMENT_SERVER] = ElectronicDocumentServer(services)
     app[REGISTRATION_SERVICE] = RegistrationNotices(services)
+    app[PARTY_LINKED] = CopiesOnLink(services)
     app[WORKING_DAYS] = official_working_day
     app.cleanup_ctx.append(_activity_ctx)
 

@@ -107,6 +107,10 @@ class DeliveryOut(Output):
     signed_method: str | None
     postal_reason: str | None
     published_at: str | None
+    copy_of: str | None = Field(
+        description="a copy for information of this delivery, already served on the same "
+        "party (status copy): no receipt; service date and deadlines are the original's"
+    )
     documents: list[DocumentOut]
     attempts: list[AttemptOut]
     deadlines: list[DeadlineOut]

@@ -28,6 +28,7 @@ from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Rep
 from service_of_process.bulk import update_rows
 from service_of_process.calendar import CalendarNotCovered, compute_deadline
 from service_of_process.consent import RESOURCE, consents_of
+from service_of_process.copies import copy_served_documents
 from service_of_process.documents import (
     DocumentContext,
     DocumentKind,
@@ -488,6 +489,8 @@ async def refresh_services(
     changed: list[tuple[ServiceDelivery, bool]] = []
     for delivery_id in ids:
         delivery = deliveries[delivery_id]
+        if delivery.copy_of_id is not None:
+            continue  # a copy for information shows the original's service date for good
         effective = effective_service(
             consented=delivery.consent_basis is not None,
             attempts=facts[delivery_id],
@@ -647,6 +650,12 @@ async def sign_receipt(
     delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
     if delivery.account_id != account_id:
         raise NotFound("no such delivery")
+    if delivery.copy_of_id is not None:
+        raise Conflict(
+            "a copy for information is not signed for: the documents were already served / "
+            "副本仅供查阅，无需签收（已送达）",
+            code="copy_not_signed",
+        )
     if delivery.signed_at is not None:
         return delivery
     delivery.signed_at = utcnow()
@@ -711,4 +720,17 @@ async def record_postal_service(
         str(delivery.filing_id),
         {"delivery_id": str(delivery.id), "served_at": served_at.isoformat()},
     )
-    return await refresh_service(conn, audit, delivery.id)
+    delivery = await refresh_service(conn, audit, delivery.id)
+    if delivery.party_id is not None and delivery.account_id is None:
+        # The party linked an account while the paper was on its way: its copy for the inbox.
+        party = await Party.filter(id=delivery.party_id).using_db(conn).first()
+        if party is not None and party.account_id is not None:
+            await copy_served_documents(
+                conn,
+                audit,
+                actor,
+                filing_id=delivery.filing_id,
+                party_id=party.id,
+                account_id=party.account_id,
+            )
+    return delivery
