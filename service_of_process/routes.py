@@ -230,6 +230,7 @@ def _delivery_shape(
     deadlines: list[ServiceDeadline],
 ) -> DeliveryOut:
     ground = LEGAL_GROUNDS.get(delivery.service_rule or "", NOT_SERVED_GROUND)
+    signed = delivery.signed_at is not None
     return DeliveryOut(
         id=str(delivery.id),
         task_id=str(task.id),
@@ -248,6 +249,9 @@ def _delivery_shape(
         legal_ground_en=ground[1],
         signed_at=_iso(delivery.signed_at),
         signed_method=delivery.signed_method,
+        # Only the recipient can sign (sign_receipt): the signer is the delivery's party.
+        signer_party_id=str(delivery.party_id) if signed and delivery.party_id else None,
+        signer_name=delivery.recipient_name if signed else None,
         postal_reason=delivery.postal_reason,
         published_at=_iso(delivery.published_at),
         copy_of=str(delivery.copy_of_id) if delivery.copy_of_id else None,
