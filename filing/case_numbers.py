@@ -23,6 +23,7 @@ from filing.catalogue import (
     SPECIAL_TRIAL_CODES,
     SUPREME_COURT_CODE,
 )
+from filing.models import CaseNumberCounter
 
 # The rules took effect on 2016-01-01; earlier cases used the old form (…字第…号).
 MIN_YEAR = 2016
@@ -240,6 +241,17 @@ async def allocate_serial(
     serial = int(rows[0]["last_serial"])
     _check_serial(serial)
     return serial
+
+
+async def expected_case_number(court_code: str, type_code: str, year: int) -> CaseNumber:
+    """The number :func:`allocate_case_number` would hand out next, read without the counter's
+    lock: another registration may take it first, so use it only for work done ahead that is
+    checked against the allocated number afterwards."""
+    court_code, type_code = validate_court_code(court_code), validate_type_code(type_code)
+    counter = await CaseNumberCounter.get_or_none(
+        court_code=court_code, type_code=type_code, year=year
+    )
+    return CaseNumber(year, court_code, type_code, (counter.last_serial if counter else 0) + 1)
 
 
 async def allocate_case_number(

@@ -17,7 +17,7 @@ from backend.auth.models import Account
 from backend.auth.principal import Actor, Principal, Role
 from backend.errors import Conflict
 from filing.access import RESOURCE, FilingAccess
-from filing.case_numbers import allocate_case_number
+from filing.case_numbers import allocate_case_number, expected_case_number
 from filing.courts import court_fee_schedule
 from filing.fees import FeeCaseType, fee_payment_deadline, quote_fee
 from filing.filings import add_event, field_error
@@ -28,6 +28,7 @@ from filing.models import (
     FilingStatus,
 )
 from filing.workflow import (
+    TRANSITIONS,
     S,
     china_date,
     invalid_transition,
@@ -145,12 +146,26 @@ def _fee_case_type(filing: Filing) -> FeeCaseType:
     return FeeCaseType.OTHER_NON_PROPERTY
 
 
+def _registering_court(filing: Filing) -> str:
+    return filing.competent_court_code or filing.receiving_court_code
+
+
+async def expected_number(filing: Filing) -> str:
+    """The case number registering ``filing`` now would most likely give it (unless another
+    registration at the same court takes it first): what notices rendered ahead print."""
+    if S.REGISTERED not in TRANSITIONS[S(filing.status)]:
+        # Refused before anything is rendered for it (register() checks again under lock).
+        raise invalid_transition(filing.status, S.REGISTERED.value)
+    year = china_date(utcnow()).year
+    return str(await expected_case_number(_registering_court(filing), filing.case_type_code, year))
+
+
 async def register(
     conn: BaseDBAsyncClient, audit: AuditLog, actor: Actor, principal: Principal, filing: Filing
 ) -> Filing:
     transition(filing, S.REGISTERED)
     now = utcnow()
-    court_code = filing.competent_court_code or filing.receiving_court_code
+    court_code = _registering_court(filing)
     court = await Court.get(code=court_code, using_db=conn)
     kind = _fee_case_type(filing)
     quote = quote_fee(

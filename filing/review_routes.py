@@ -27,6 +27,7 @@ from filing.models import (
     Filing,
     Party,
 )
+from filing.party_links import PARTY_LINKED
 from filing.record import (
     authorize,
     detail,
@@ -148,15 +149,16 @@ async def request_correction(request: web.Request, *, body: CorrectionIn) -> Cor
 )
 async def register_filing(request: web.Request) -> FilingOut:
     principal = require_principal(request)
+    notices = request.config_dict[REGISTRATION_SERVICE]
+    filing, _, _ = await authorize(request, REVIEW)
+    prepared = await notices.prepare(filing, await review.expected_number(filing))
     async with in_transaction() as conn:
         filing, _, _ = await authorize(request, REVIEW, conn)
         await review.register(
             conn, request.config_dict[AUDIT], request_actor(request), principal, filing
         )
         # Serve the notice of response on the defendants in the same transaction.
-        await request.config_dict[REGISTRATION_SERVICE].registered(
-            conn, filing, request_actor(request)
-        )
+        await notices.registered(conn, filing, request_actor(request), prepared)
     return await detail(request, filing)
 
 
@@ -341,5 +343,8 @@ async def claim_case(request: web.Request, *, body: ClaimIn) -> FilingSummaryOut
             RESOURCE,
             str(filing.id),
             {"party_id": str(party.id)},
+        )
+        await request.config_dict[PARTY_LINKED].party_linked(
+            conn, filing, party, request_actor(request)
         )
     return summary(filing)

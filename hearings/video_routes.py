@@ -153,6 +153,8 @@ async def schedule(request: web.Request, *, body: ScheduleIn) -> HearingOut:
     principal = require_principal(request)
     filing, access = await case_access(body.filing_id)
     authorize(request.config_dict[POLICY], principal, access, CONTROL)
+    notices = request.config_dict[HEARING_NOTICE_SENDER]
+    prepared = await notices.prepare(filing, body.title, body.starts_at)
     async with in_transaction() as conn:
         hearing = await svc.schedule(
             conn,
@@ -164,12 +166,13 @@ async def schedule(request: web.Request, *, body: ScheduleIn) -> HearingOut:
             title=body.title,
             starts_at=body.starts_at,
             invited=body.participant_account_ids,
-            notices=request.config_dict[HEARING_NOTICE_SENDER],
+            notices=notices,
             now=utcnow(),
             # The scripted demo (MC_DEMO_SHORTCUTS, refused in production) hears at once.
             min_lead=timedelta(0)
             if request.config_dict[SETTINGS].demo_shortcuts
             else svc.NOTICE_MIN_LEAD,
+            prepared_notice=prepared,
         )
     return await _out(request, hearing)
 

@@ -116,9 +116,12 @@ async def schedule(
     now: datetime,
     min_lead: timedelta = NOTICE_MIN_LEAD,
     mediator: UUID | None = None,
+    prepared_notice: object = None,
 ) -> VideoHearing:
-    """``mediator``: the court staff member who runs a mediation session in this room; joins
-    as its host unless already in it as the case's judge or clerk (hearings.video_access)."""
+    """Schedule in ``conn``. ``mediator``: the court staff member who runs a mediation session
+    in this room; joins as its host unless already in it as the case's judge or clerk
+    (hearings.video_access). ``prepared_notice``: what ``notices.prepare`` rendered for this
+    title and start before the transaction opened."""
     if filing.case_number is None:
         raise Conflict("只有已立案的案件可以排期庭审 / only a registered case can be heard")
     if starts_at - now < min_lead:
@@ -181,7 +184,9 @@ async def schedule(
         )
         for account_id, role in members
     ]
-    hearing.notice_status = await notices.send_notice(conn, hearing, participants, actor)
+    hearing.notice_status = await notices.send_notice(
+        conn, hearing, participants, actor, prepared_notice
+    )
     await hearing.save(using_db=conn, update_fields=["notice_status"])
     await schedule_lobby_opening(conn, hearing)
     await audit.record(

@@ -8,6 +8,8 @@ Each domain left a seam for what electronic service provides; this module fills 
   party signed, is served on the parties and their agents;
 - filing registration (``REGISTRATION_SERVICE``): the notice of response is served on the
   defendants (CPL Art. 128: 15 days to defend, counted from service);
+- a party linking its account (``PARTY_LINKED``): copies for information of what was already
+  served on it reach its inbox (``service_of_process.copies``);
 - the dashboard (``CASE_ACTIVITY_SOURCES``): the viewer's side's next deadline running from
   service, and the documents served on the viewer that they have not opened yet.
 """
@@ -15,7 +17,8 @@ Each domain left a seam for what electronic service provides; this module fills 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from uuid import UUID
 
 from aiohttp import web
@@ -30,12 +33,14 @@ from backend.db import ids_clause as _ids_clause
 from backend.fieldcrypto import FieldCipher
 from filing.activity import CASE_ACTIVITY_SOURCES, CaseActivity, Deadline
 from filing.models import Filing, Party, Representation
+from filing.party_links import PARTY_LINKED
 from filing.registration_service import REGISTRATION_SERVICE
 from hearings.asynchronous.notify import DOCUMENT_SERVER, ServedDocument
 from hearings.mediation.workdays import WORKING_DAYS, weekdays_only
 from hearings.models import ParticipantRole, VideoHearing, VideoParticipant
 from hearings.video_notice import HEARING_NOTICE_SENDER
 from service_of_process.calendar import CalendarNotCovered, describe_day
+from service_of_process.copies import copy_served_documents
 from service_of_process.documents import DocumentKind
 from service_of_process.rules import COURT_TZ, DEADLINE_RULES, court_date
 from service_of_process.service import (
@@ -43,6 +48,7 @@ from service_of_process.service import (
     PreparedDocument,
     RecipientRef,
     create_service_task,
+    prepare_documents,
     serve_documents,
     utcnow,
 )
@@ -55,6 +61,14 @@ RESPONSE_DAYS = "15"
 RESPONSE_DAYS_ABROAD = "30"
 
 
+@dataclass(frozen=True)
+class RenderedAhead:
+    """Documents rendered before the caller's transaction, handed back to it by the caller
+    (the other domains' seams carry it as an opaque object)."""
+
+    documents: tuple[PreparedDocument, ...]
+
+
 class _Services:
     """What serving needs from the running app (the blob store exists once it has started)."""
 
@@ -62,6 +76,21 @@ class _Services:
         self._app = app
         self.cipher = FieldCipher(app[KEYRING].field_key)
         self.audit = app[AUDIT]
+
+    async def prepare(
+        self,
+        filing: Filing,
+        documents: Sequence[tuple[DocumentKind, dict[str, str]]],
+        case_number: str | None = None,
+    ) -> RenderedAhead:
+        """Render before the caller's transaction (see :func:`prepare_documents`)."""
+        return RenderedAhead(
+            tuple(
+                await prepare_documents(
+                    self._app[BLOBS], filing, documents, case_number=case_number
+                )
+            )
+        )
 
     async def serve(
         self,
@@ -73,6 +102,7 @@ class _Services:
         origin: str,
         origin_key: str,
         recipients: Sequence[RecipientRef],
+        prepared: object,
     ) -> UUID:
         task = await serve_documents(
             conn,
@@ -85,6 +115,7 @@ class _Services:
             origin=origin,
             origin_key=origin_key,
             recipients=recipients,
+            ahead=prepared.documents if isinstance(prepared, RenderedAhead) else (),
         )
         return task.id
 
@@ -113,10 +144,17 @@ async def recipients_of_accounts(
     return refs
 
 
-def hearing_time_zh(hearing: VideoHearing) -> str:
+def hearing_time_zh(starts_at: datetime) -> str:
     """The start as a court document prints it, in court time: 2026年12月8日 09:30（北京时间）."""
-    at = hearing.starts_at.astimezone(COURT_TZ)
+    at = starts_at.astimezone(COURT_TZ)
     return f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}（北京时间）"
+
+
+def _hearing_notice(title: str, starts_at: datetime) -> tuple[DocumentKind, dict[str, str]]:
+    return (
+        DocumentKind.HEARING_NOTICE,
+        {"hearing_at": hearing_time_zh(starts_at), "place": ONLINE_PLACE, "note": title[:200]},
+    )
 
 
 class ElectronicHearingNotice:
@@ -125,12 +163,16 @@ class ElectronicHearingNotice:
     def __init__(self, services: _Services) -> None:
         self.services = services
 
+    async def prepare(self, filing: Filing, title: str, starts_at: datetime) -> RenderedAhead:
+        return await self.services.prepare(filing, [_hearing_notice(title, starts_at)])
+
     async def send_notice(
         self,
         conn: BaseDBAsyncClient,
         hearing: VideoHearing,
         participants: list[VideoParticipant],
         actor: Actor,
+        prepared: object = None,
     ) -> str:
         invited = [
             p.account_id
@@ -146,19 +188,11 @@ class ElectronicHearingNotice:
             conn,
             actor,
             filing=filing,
-            documents=[
-                (
-                    DocumentKind.HEARING_NOTICE,
-                    {
-                        "hearing_at": hearing_time_zh(hearing),
-                        "place": ONLINE_PLACE,
-                        "note": hearing.title[:200],
-                    },
-                )
-            ],
+            documents=[_hearing_notice(hearing.title, hearing.starts_at)],
             origin="hearings",
             origin_key=f"hearing:{hearing.id}:notice",
             recipients=recipients,
+            prepared=prepared,
         )
         # Handed to electronic service; each recipient's service date is on their delivery.
         return "sent"
@@ -204,14 +238,16 @@ class RegistrationNotices:
     def __init__(self, services: _Services) -> None:
         self.services = services
 
-    async def registered(self, conn: BaseDBAsyncClient, filing: Filing, actor: Actor) -> None:
+    async def _notices(
+        self, filing: Filing, conn: BaseDBAsyncClient | None = None
+    ) -> list[tuple[str, dict[str, str], list[Party]]]:
+        """(origin key suffix, notice fields, defendants) per notice to serve."""
         parties = (
             await Party.filter(filing_id=filing.id).using_db(conn).order_by("created_at", "id")
         )
         defendants = [p for p in parties if p.role == "defendant"]
-        if not defendants:
-            return
         plaintiffs = "、".join(p.name for p in parties if p.role == "plaintiff")
+        notices = []
         # The notice prints the defence period, so defendants without a domicile in the PRC
         # (30 days, CPL Art. 285) get their own notice, served under its own origin key.
         for abroad, days, key in (
@@ -224,6 +260,19 @@ class RegistrationNotices:
             body = {"response_days": days}
             if plaintiffs:
                 body["plaintiff"] = plaintiffs[:200]
+            notices.append((key, body, group))
+        return notices
+
+    async def prepare(self, filing: Filing, case_number: str) -> RenderedAhead:
+        documents = [
+            (DocumentKind.NOTICE_OF_RESPONSE, body) for _, body, _ in await self._notices(filing)
+        ]
+        return await self.services.prepare(filing, documents, case_number)
+
+    async def registered(
+        self, conn: BaseDBAsyncClient, filing: Filing, actor: Actor, prepared: object
+    ) -> None:
+        for key, body, group in await self._notices(filing, conn):
             await self.services.serve(
                 conn,
                 actor,
@@ -232,7 +281,29 @@ class RegistrationNotices:
                 origin="filing",
                 origin_key=f"filing:{filing.id}:{key}",
                 recipients=[RecipientRef(party_id=p.id) for p in group],
+                prepared=prepared,
             )
+
+
+class CopiesOnLink:
+    """Copies of the documents already served on a party, for the account it links
+    (PartyLinkListener)."""
+
+    def __init__(self, services: _Services) -> None:
+        self.services = services
+
+    async def party_linked(
+        self, conn: BaseDBAsyncClient, filing: Filing, party: Party, actor: Actor
+    ) -> None:
+        assert party.account_id is not None
+        await copy_served_documents(
+            conn,
+            self.services.audit,
+            actor,
+            filing_id=filing.id,
+            party_id=party.id,
+            account_id=party.account_id,
+        )
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -308,6 +379,7 @@ def install(app: web.Application) -> None:
     app[HEARING_NOTICE_SENDER] = ElectronicHearingNotice(services)
     app[DOCUMENT_SERVER] = ElectronicDocumentServer(services)
     app[REGISTRATION_SERVICE] = RegistrationNotices(services)
+    app[PARTY_LINKED] = CopiesOnLink(services)
     app[WORKING_DAYS] = official_working_day
     app.cleanup_ctx.append(_activity_ctx)
 

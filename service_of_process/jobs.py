@@ -169,7 +169,9 @@ class ServiceRuntime:
                 return  # fanned out by an earlier run
             deliveries = [
                 str(d)
-                for d in await ServiceDelivery.filter(task_id=task_id, account_id__isnull=False)
+                for d in await ServiceDelivery.filter(
+                    task_id=task_id, account_id__isnull=False, copy_of_id__isnull=True
+                )
                 .using_db(conn)
                 .order_by("id")
                 .values_list("id", flat=True)

@@ -34,6 +34,7 @@ class DeliveryStatus(StrEnum):
     SERVED = "served"  # service date fixed
     POSTAL = "postal"  # no consent or plan exhausted: a clerk serves it on paper
     PUBLIC_NOTICE = "public_notice"  # published; deemed served 30 days later (CPL Art. 95)
+    COPY = "copy"  # a copy for information of a delivery already served (``copy_of_id``)
 
 
 class ServiceRule(StrEnum):
@@ -145,6 +146,11 @@ class ServiceDelivery(Model):
     postal_tracking = fields.CharField(max_length=64, null=True)
     published_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
+    # A copy for information of that delivery, already served on the same party some other way
+    # (by post before the party linked an account): never service itself, so no receipt,
+    # attempts or deadlines; it shows the original's service date, from which periods keep
+    # running (不重新起算期间). One per original.
+    copy_of_id = fields.UUIDField(null=True, unique=True)
 
     class Meta:
         table = "service_delivery"

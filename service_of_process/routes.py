@@ -205,8 +205,10 @@ async def _deliveries_out(
     attempts: dict[UUID, list[ServiceAttempt]] = {d: [] for d in ids}
     for a in await ServiceAttempt.filter(delivery_id__in=ids).order_by("stage", "channel"):
         attempts[a.delivery_id].append(a)  # type: ignore[attr-defined]
-    deadlines: dict[UUID, list[ServiceDeadline]] = {d: [] for d in ids}
-    for dl in await ServiceDeadline.filter(delivery_id__in=ids).order_by("kind"):
+    # A copy for information shows the periods running from the original service.
+    served_ids = {d.id: d.copy_of_id or d.id for d in deliveries}
+    deadlines: dict[UUID, list[ServiceDeadline]] = {d: [] for d in served_ids.values()}
+    for dl in await ServiceDeadline.filter(delivery_id__in=list(deadlines)).order_by("kind"):
         deadlines[dl.delivery_id].append(dl)
     return [
         _delivery_shape(
@@ -214,7 +216,7 @@ async def _deliveries_out(
             tasks[d.task_id],  # type: ignore[attr-defined]
             docs[d.task_id],  # type: ignore[attr-defined]
             attempts[d.id],
-            deadlines[d.id],
+            deadlines[served_ids[d.id]],
         )
         for d in deliveries
     ]
@@ -228,6 +230,7 @@ def _delivery_shape(
     deadlines: list[ServiceDeadline],
 ) -> DeliveryOut:
     ground = LEGAL_GROUNDS.get(delivery.service_rule or "", NOT_SERVED_GROUND)
+    signed = delivery.signed_at is not None
     return DeliveryOut(
         id=str(delivery.id),
         task_id=str(task.id),
@@ -246,8 +249,12 @@ def _delivery_shape(
         legal_ground_en=ground[1],
         signed_at=_iso(delivery.signed_at),
         signed_method=delivery.signed_method,
+        # Only the recipient can sign (sign_receipt): the signer is the delivery's party.
+        signer_party_id=str(delivery.party_id) if signed and delivery.party_id else None,
+        signer_name=delivery.recipient_name if signed else None,
         postal_reason=delivery.postal_reason,
         published_at=_iso(delivery.published_at),
+        copy_of=str(delivery.copy_of_id) if delivery.copy_of_id else None,
         documents=[_doc_out(d) for d in documents],
         attempts=[
             AttemptOut(
@@ -655,7 +662,8 @@ async def download(request: web.Request) -> web.StreamResponse:
     document = await ServiceDocument.get_or_none(id=document_id, task_id=delivery.task_id)  # type: ignore[attr-defined]
     if document is None:
         raise NotFound("no such document")
-    if is_recipient and delivery.signed_at is None:
+    # A copy for information needs no receipt: the documents were served already.
+    if is_recipient and delivery.signed_at is None and delivery.copy_of_id is None:
         raise Conflict("sign for the documents first / 请先签收", code="not_signed")
     stored = await get_file(document.file_id)
     async with in_transaction() as conn:
@@ -772,7 +780,9 @@ async def resolve_link(request: web.Request) -> LinkOut:
 )
 async def proof(request: web.Request) -> web.Response:
     delivery, _ = await _delivery(request)
-    record = await build_proof(delivery)
+    # A copy for information proves nothing itself: the proof is the original service's.
+    served = await ServiceDelivery.get(id=delivery.copy_of_id) if delivery.copy_of_id else delivery
+    record = await build_proof(served)
     key = request.config_dict[KEYRING].server_key
     loop = asyncio.get_running_loop()
     pdf = await loop.run_in_executor(None, render_proof, record, key.private_key, key.kid)

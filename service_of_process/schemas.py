@@ -105,8 +105,17 @@ class DeliveryOut(Output):
     legal_ground_en: str
     signed_at: str | None
     signed_method: str | None
+    signer_party_id: str | None = Field(
+        description="the party that signed for the documents (null until signed, and for an "
+        "agent's own delivery)"
+    )
+    signer_name: str | None = Field(description="who signed for them (null until signed)")
     postal_reason: str | None
     published_at: str | None
+    copy_of: str | None = Field(
+        description="a copy for information of this delivery, already served on the same "
+        "party (status copy): no receipt; service date and deadlines are the original's"
+    )
     documents: list[DocumentOut]
     attempts: list[AttemptOut]
     deadlines: list[DeadlineOut]

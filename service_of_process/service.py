@@ -28,6 +28,7 @@ from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Rep
 from service_of_process.bulk import update_rows
 from service_of_process.calendar import CalendarNotCovered, compute_deadline
 from service_of_process.consent import RESOURCE, consents_of
+from service_of_process.copies import copy_served_documents
 from service_of_process.documents import (
     DocumentContext,
     DocumentKind,
@@ -86,11 +87,13 @@ class Plan:
 
 @dataclass(frozen=True)
 class PreparedDocument:
-    """A document ready to serve: an uploaded file (``file_id``) or a rendered, stored blob."""
+    """A document ready to serve: an uploaded file (``file_id``) or a rendered, stored blob
+    with the ``context`` it was rendered from."""
 
     kind: DocumentKind
     file_id: UUID | None = None
     blob: StoredBlob | None = None
+    context: DocumentContext | None = None
 
 
 @dataclass(frozen=True)
@@ -149,12 +152,18 @@ async def case_facts(filing: Filing, conn: BaseDBAsyncClient | None = None) -> C
 
 
 async def document_context(
-    filing: Filing, body: dict[str, str], facts: CaseFacts | None = None
+    filing: Filing,
+    body: dict[str, str],
+    facts: CaseFacts | None = None,
+    *,
+    case_number: str | None = None,
 ) -> DocumentContext:
+    """``case_number``: the number a case being registered is expected to get (rendering
+    ahead of the registration), else the case's own."""
     facts = facts or await case_facts(filing)
     return DocumentContext(
         court_name_zh=facts.court_name_zh,
-        case_number=filing.case_number or "",
+        case_number=case_number or filing.case_number or "",
         cause_zh=facts.cause_zh,
         recipient_name=facts.party_names,
         recipient_role_zh="当事人",
@@ -168,13 +177,29 @@ async def prepare_documents(
     filing: Filing,
     documents: Sequence[tuple[DocumentKind, dict[str, str]]],
     conn: BaseDBAsyncClient | None = None,
+    *,
+    case_number: str | None = None,
+    ahead: Sequence[PreparedDocument] = (),
 ) -> list[PreparedDocument]:
-    """Render and store template documents, reading the case once; call it before opening the
-    transaction that serves them (``serve_documents(..., prepared=...)``) so no transaction
-    stays open while PDFs render."""
+    """Render and store template documents, reading the case once.
+
+    Call it before opening the transaction that serves them and hand the result to
+    ``serve_documents(..., ahead=...)``, so no transaction (nor the locks it holds) waits for
+    PDFs to render. Inside the transaction the documents are derived again and each one
+    rendered ahead from the very same context is reused; only a document whose inputs changed
+    in between (a party renamed, the expected case number taken by another registration) is
+    rendered there, so what is served always matches the case as committed.
+    """
     facts = await case_facts(filing, conn)
-    contexts = [(kind, await document_context(filing, fields, facts)) for kind, fields in documents]
-    return list(await asyncio.gather(*(prepare_generated(blobs, k, ctx) for k, ctx in contexts)))
+
+    async def prepared(kind: DocumentKind, fields: dict[str, str]) -> PreparedDocument:
+        context = await document_context(filing, fields, facts, case_number=case_number)
+        for doc in ahead:
+            if doc.kind is kind and doc.context == context:
+                return doc
+        return await prepare_generated(blobs, kind, context)
+
+    return list(await asyncio.gather(*(prepared(k, f) for k, f in documents)))
 
 
 async def prepare_generated(
@@ -190,7 +215,7 @@ async def prepare_generated(
             "documents", f"the {kind.value} template needs the field {exc.args[0]!r}"
         ) from None
     blob = await blobs.put_bytes(pdf, allowed=frozenset({FileKind.PDF}))
-    return PreparedDocument(kind=kind, blob=blob)
+    return PreparedDocument(kind=kind, blob=blob, context=context)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -388,7 +413,7 @@ async def serve_documents(
     origin_key: str,
     recipients: Sequence[RecipientRef] | None = None,
     plan: Plan = DEFAULT_PLAN,
-    prepared: Sequence[PreparedDocument] | None = None,
+    ahead: Sequence[PreparedDocument] = (),
 ) -> ServiceTask:
     """What other domains call inside their own transaction: generate the documents from their
     templates and serve them (by default to every party of the case), once per ``origin_key``.
@@ -396,15 +421,14 @@ async def serve_documents(
     e.g. filing registration: ``origin="filing", origin_key=f"filing:{id}:registered"`` with a
     summons and a notice of response; hearings: a hearing notice; mediation: the statement.
     The rendered PDFs are stored before the task row; if the caller's transaction rolls back
-    they stay as unreferenced content-addressed blobs, which is harmless. A caller that can
-    render before opening its transaction passes ``prepared`` (from :func:`prepare_documents`)
-    instead of ``documents``; otherwise they are rendered here, the case read once.
+    they stay as unreferenced content-addressed blobs, which is harmless. A caller should
+    render before opening its transaction (:func:`prepare_documents`) and pass what it got as
+    ``ahead``; whatever was not rendered ahead is rendered here, the case read once.
     """
     existing = await ServiceTask.filter(origin_key=origin_key).using_db(conn).first()
     if existing is not None:
         return existing
-    if prepared is None:
-        prepared = await prepare_documents(blobs, filing, documents, conn)
+    prepared = await prepare_documents(blobs, filing, documents, conn, ahead=ahead)
     if recipients is None:
         party_ids = (
             await Party.filter(filing_id=filing.id).using_db(conn).values_list("id", flat=True)
@@ -465,6 +489,8 @@ async def refresh_services(
     changed: list[tuple[ServiceDelivery, bool]] = []
     for delivery_id in ids:
         delivery = deliveries[delivery_id]
+        if delivery.copy_of_id is not None:
+            continue  # a copy for information shows the original's service date for good
         effective = effective_service(
             consented=delivery.consent_basis is not None,
             attempts=facts[delivery_id],
@@ -624,6 +650,12 @@ async def sign_receipt(
     delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
     if delivery.account_id != account_id:
         raise NotFound("no such delivery")
+    if delivery.copy_of_id is not None:
+        raise Conflict(
+            "a copy for information is not signed for: the documents were already served / "
+            "副本仅供查阅，无需签收（已送达）",
+            code="copy_not_signed",
+        )
     if delivery.signed_at is not None:
         return delivery
     delivery.signed_at = utcnow()
@@ -688,4 +720,17 @@ async def record_postal_service(
         str(delivery.filing_id),
         {"delivery_id": str(delivery.id), "served_at": served_at.isoformat()},
     )
-    return await refresh_service(conn, audit, delivery.id)
+    delivery = await refresh_service(conn, audit, delivery.id)
+    if delivery.party_id is not None and delivery.account_id is None:
+        # The party linked an account while the paper was on its way: its copy for the inbox.
+        party = await Party.filter(id=delivery.party_id).using_db(conn).first()
+        if party is not None and party.account_id is not None:
+            await copy_served_documents(
+                conn,
+                audit,
+                actor,
+                filing_id=delivery.filing_id,
+                party_id=party.id,
+                account_id=party.account_id,
+            )
+    return delivery

@@ -254,6 +254,10 @@ async def _change_window(
 )
 async def convert(request: web.Request, *, body: ConvertIn) -> HearingOut:
     principal = require_principal(request)
+    notices = request.config_dict[HEARING_NOTICE_SENDER]
+    case = await authorize(request, CONDUCT)
+    title = stages.video_title(case, body.title)
+    prepared = await notices.prepare(case.filing, title, body.starts_at)
     async with in_transaction() as conn:
         case = await authorize(request, CONDUCT, conn=conn)
         hearing = await existing_hearing(case, conn)
@@ -266,8 +270,9 @@ async def convert(request: web.Request, *, body: ConvertIn) -> HearingOut:
             principal,
             body.reason,
             starts_at=body.starts_at,
-            title=body.title,
-            notices=request.config_dict[HEARING_NOTICE_SENDER],
+            title=title,
+            notices=notices,
+            prepared_notice=prepared,
         )
     return await hearing_out(hearing)
 

@@ -324,6 +324,11 @@ async def reopen(
     return stage
 
 
+def video_title(case: Case, title: str | None) -> str:
+    """The converted video hearing's title: the judge's, else one naming the case."""
+    return title or f"{case.label} 视频庭审（由异步审理转换）/ video hearing (converted)"[:200]
+
+
 async def convert_to_video(
     conn: BaseDBAsyncClient,
     audit: AuditLog,
@@ -336,11 +341,14 @@ async def convert_to_video(
     starts_at: datetime,
     notices: HearingNoticeSender,
     title: str | None = None,
+    prepared_notice: object = None,
 ) -> tuple[AsyncHearing, VideoHearing]:
     """End the asynchronous hearing in favour of a video hearing, scheduled here through the
     video hearing service like any other: at least 3 days ahead, every party and lawyer
-    invited, the hearing notice served electronically (``notices``). One transaction: a
-    refused schedule (too soon, no judge) leaves the asynchronous hearing running."""
+    invited, the hearing notice served electronically (``notices``; ``prepared_notice`` is
+    what ``notices.prepare`` rendered for :func:`video_title` before the transaction). One
+    transaction: a refused schedule (too soon, no judge) leaves the asynchronous hearing
+    running."""
     require_in_progress(hearing)
     now = utcnow()
     video = await video_service.schedule(
@@ -350,11 +358,12 @@ async def convert_to_video(
         principal,
         case.filing,
         case.access,
-        title=title or f"{case.label} 视频庭审（由异步审理转换）/ video hearing (converted)"[:200],
+        title=video_title(case, title),
         starts_at=starts_at,
         invited=None,
         notices=notices,
         now=now,
+        prepared_notice=prepared_notice,
     )
     for stage in await stages_of(hearing, conn):
         if stage.status == "open":

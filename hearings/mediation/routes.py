@@ -117,6 +117,7 @@ async def _agreement_out(request: web.Request, case: Case, agreement: Agreement)
     key = request.config_dict[KEYRING].server_key
     rows = await signatures_of(agreements.AGREEMENT_KIND, agreement.id)
     own = {p.id: p.account_id for p in case.parties}
+    names = {p.id: p.name for p in case.parties}
     return AgreementOut(
         id=agreement.id,
         terms=agreement.terms,
@@ -129,6 +130,7 @@ async def _agreement_out(request: web.Request, case: Case, agreement: Agreement)
             SignatureOut(
                 signer_role=r.signer_role,
                 party_id=r.party_id,
+                party_name=names.get(r.party_id) if r.party_id else None,
                 signer_id=r.signer_id,
                 as_agent=r.party_id is not None and r.signer_id != own.get(r.party_id),
                 signed_at=r.signed_at,

@@ -51,6 +51,7 @@ class AgreementIn(Input):
 class SignatureOut(Output):
     signer_role: str
     party_id: UUID | None = Field(description="the party this signature is for")
+    party_name: str | None = Field(description="that party's name, as the case records it")
     signer_id: UUID = Field(description="who signed: the party itself or its lawyer")
     as_agent: bool = Field(description="signed by the party's lawyer on its behalf")
     signed_at: datetime

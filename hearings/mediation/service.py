@@ -21,7 +21,7 @@ from backend.auth.models import Account, AccountStatus
 from backend.auth.principal import Actor, Principal
 from backend.errors import Conflict, NotFound, ValidationFailed
 from filing.filings import add_event
-from filing.models import FilingStatus
+from filing.models import Filing, FilingStatus
 from hearings import video_service
 from hearings.asynchronous.access import Case
 from hearings.asynchronous.notify import notify
@@ -289,12 +289,16 @@ class SessionNotice:
     def __init__(self, case_label: str) -> None:
         self.case_label = case_label
 
+    async def prepare(self, filing: Filing, title: str, starts_at: datetime) -> object:
+        return None  # nothing to render: a message, not a served document
+
     async def send_notice(
         self,
         conn: BaseDBAsyncClient,
         hearing: VideoHearing,
         participants: list[VideoParticipant],
         actor: Actor,
+        prepared: object = None,
     ) -> str:
         await notify(
             conn,

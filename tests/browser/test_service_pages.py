@@ -151,6 +151,7 @@ async def test_clerk_serves_and_party_signs_with_code(
     await page.fill("#sign-code", SIGNATURE_CODE)
     await page.click("#sign-with-code")
     await expect(page.locator("#signed-at")).to_contain_text("签收码")
+    await expect(page.locator("#signed-at")).to_contain_text(delivery.recipient_name)
     service_date = page.locator("#service-date")
     await expect(service_date).not_to_contain_text("尚未送达")
     await expect(page.locator("#delivery-deadlines")).to_contain_text("答辩期")
@@ -345,6 +346,13 @@ async def test_mediation_proposals_and_agreement_signing(
     await page.click("#agreement-sign")
     await expect(page.locator("#agreement-signed")).to_be_visible()
     await expect(page.locator("#mediation-agreement")).to_contain_text("待 1 方签名")
+    # "Signed" comes from the server's signatures (signer and party), not the phone's memory.
+    assert (
+        await page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('mc.signed'))")
+        == []
+    )
+    await page.reload()
+    await expect(page.locator("#agreement-signed")).to_be_visible()
     await expect(page.locator("#mediation-agreement .list")).to_contain_text("签名有效")
     await shot(page, artifacts, "27-miniapp-mediation")
     for phone in (party, judge):

@@ -188,7 +188,13 @@ async def test_custom_notice_sender_is_used_and_can_abort(
     sent: list[int] = []
 
     class Sender:
-        async def send_notice(self, conn: Any, hearing: Any, participants: Any, actor: Any) -> str:
+        async def prepare(self, filing: Any, title: str, starts_at: Any) -> object:
+            return ("rendered", title)
+
+        async def send_notice(
+            self, conn: Any, hearing: Any, participants: Any, actor: Any, prepared: object = None
+        ) -> str:
+            assert prepared == ("rendered", hearing.title)  # what was rendered ahead
             sent.append(len(participants))
             if hearing.title == "boom":
                 raise RuntimeError("e-service down")

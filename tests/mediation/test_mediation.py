@@ -157,6 +157,7 @@ async def test_mediation_to_a_signed_agreement_and_a_served_statement(
     body = await _ok(await client.post(f"{one}/agreement/sign", headers=defendant.present()))
     assert body["status"] == "effective" and body["awaiting"] == 0
     assert [s["signer_role"] for s in body["signatures"]] == ["plaintiff", "defendant"]
+    assert [s["party_name"] for s in body["signatures"]] == ["张三", "李四"]
     assert all(s["valid"] for s in body["signatures"])
     # effective at the last signature
     assert body["effective_at"] == body["signatures"][-1]["signed_at"]
@@ -321,6 +322,7 @@ async def test_a_lawyer_signs_the_agreement_for_their_client(
     [signed] = body["signatures"]
     assert signed["party_id"] == parties["李四"] and signed["signer_id"] == str(for_li.account_id)
     assert signed["as_agent"] is True and signed["signer_role"] == "defendant"
+    assert signed["party_name"] == "李四"
     assert signed["valid"] is True
     # the client has been signed for: neither the client nor the lawyer signs again
     resp = await client.post(f"{one}/agreement/sign", headers=defendant.present())

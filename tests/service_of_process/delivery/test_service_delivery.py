@@ -171,6 +171,10 @@ async def test_judgment_served_to_two_parties_by_three_channels(
     assert signed["status"] == "served" and signed["service_rule"] == "recipient_action"
     assert signed["signed_method"] == "face"
     assert signed["service_date"] == signed["signed_at"]
+    # Who signed: the page shows it from the server, not from memory on the phone.
+    assert signed["signer_party_id"] == str(defendant_row.party_id)
+    assert signed["signer_name"] == defendant_row.recipient_name
+    assert defendant_d["signer_party_id"] is None and defendant_d["signer_name"] is None
     resp = await client.get(f"{url}/documents/{doc_id}", headers=defendant_headers)
     assert resp.status == 200 and await resp.read() == JUDGMENT
     actions = [a.action for a in await ServiceAccess.filter(delivery_id=defendant_row.id)]

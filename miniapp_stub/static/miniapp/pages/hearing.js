@@ -199,7 +199,7 @@ function missedCard(base, filingId, missed, slot) {
     }));
 }
 
-async function transcriptCard(base, filingId) {
+async function transcriptCard(base, filingId, meId) {
   let transcript = null;
   try {
     transcript = await api.get(`${base}/transcript`);
@@ -214,7 +214,6 @@ async function transcriptCard(base, filingId) {
   const doSign = () => busy(sign, slot, async () => {
     try {
       await api.post(`${base}/transcript/sign`);
-      sessionStorage.setItem(`mc.signed.transcript.${transcript.id}`, '1');
     } catch (error) {
       if (needsPresence(error)) panel.open = true;
       throw error;
@@ -227,7 +226,7 @@ async function transcriptCard(base, filingId) {
     h('h2', {}, '庭审笔录 ', h('span', { class: 'en' }, 'Transcript')),
     h('p', { class: 'muted' }, `SHA-256 ${transcript.sha256.slice(0, 16)}… · ${transcript.record_seq} 条 entries`),
     h('ul', { class: 'list' }, transcript.signatures.map((s) => h('li', {}, `${ROLE[s.signer_role] || s.signer_role} · ${when(s.signed_at)}`))),
-    pdf, sessionStorage.getItem(`mc.signed.transcript.${transcript.id}`) ? h('div', { class: 'ok' }, '您已签名 / You have signed') : [sign, panel], slot);
+    pdf, transcript.signatures.some((s) => s.signer_id === meId) ? h('div', { class: 'ok' }, '您已签名 / You have signed') : [sign, panel], slot);
 }
 
 export async function page(view, filingId) {
@@ -257,6 +256,6 @@ export async function page(view, filingId) {
     evidenceCard(base, filingId, evidence, hearing, me.id, slot),
     recordCard(base, filingId, posts.items, hearing, filing.parties, me.id, slot),
     missedCard(base, filingId, missed, slot),
-    await transcriptCard(base, filingId),
+    await transcriptCard(base, filingId, me.id),
     h('details', { class: 'card' }, h('summary', {}, '在线程序同意 / Consents'), consentCard(base, hearing)));
 }

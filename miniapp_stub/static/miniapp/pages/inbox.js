@@ -14,6 +14,7 @@ export const DELIVERY_STATUS = {
   served: ['已送达', 'Served'],
   postal: ['邮寄送达', 'Served by post'],
   public_notice: ['公告送达', 'Public notice'],
+  copy: ['副本 仅供查阅', 'Copy for information'],
 };
 const CHANNEL = { inapp: '站内信 In-app', wechat: '微信通知 WeChat', sms: '短信 SMS', email: '电子邮件 Email' };
 const ATTEMPT = { sending: '发送中 sending', sent: '已发送 sent', delivered: '已到达 delivered', failed: '失败 failed', skipped: '无地址 skipped' };
@@ -75,8 +76,10 @@ export async function delivery(view, id) {
   const d = await api.get(`${SERVICE}/deliveries/${id}`);
   const slot = h('div');
   const signed = Boolean(d.signed_at);
+  // A copy of documents already served (by post) needs no receipt.
+  const readable = signed || Boolean(d.copy_of);
   const documents = h('ul', { class: 'list', id: 'delivery-documents' }, d.documents.map((doc) => {
-    const open = h('button', { class: 'btn secondary download', type: 'button', disabled: !signed }, signed ? '阅读/下载 / Read & download' : '签收后可阅读 / Sign first');
+    const open = h('button', { class: 'btn secondary download', type: 'button', disabled: !readable }, readable ? '阅读/下载 / Read & download' : '签收后可阅读 / Sign first');
     open.addEventListener('click', () => busy(open, slot, () => api.download(`${SERVICE}/deliveries/${d.id}/documents/${doc.id}`, `${doc.title_zh}.pdf`)));
     return h('li', {}, h('div', { class: 'title' }, doc.title_zh, h('span', { class: 'en' }, ` ${doc.title_en}`)),
       h('div', { class: 'muted' }, `${(doc.size / 1024).toFixed(1)} KiB · SHA-256 ${doc.sha256.slice(0, 16)}…`), open);
@@ -90,10 +93,13 @@ export async function delivery(view, id) {
         h('dt', {}, '受送达人 Recipient'), h('dd', {}, `${d.recipient_name}（${ROLE[d.recipient_role] || d.recipient_role}）`),
         h('dt', {}, '送达日期 Served'), h('dd', { id: 'service-date' }, d.service_date ? when(d.service_date) : '尚未送达 / not yet'),
         h('dt', {}, '依据 Ground'), h('dd', {}, d.legal_ground_zh, h('div', { class: 'en' }, d.legal_ground_en)),
-        signed ? [h('dt', {}, '签收 Signed'), h('dd', { id: 'signed-at' }, `${when(d.signed_at)} · ${d.signed_method === 'code' ? '签收码 code' : '人脸 face'}`)] : null),
+        signed ? [h('dt', {}, '签收 Signed'), h('dd', { id: 'signed-at' }, `${d.signer_name} · ${when(d.signed_at)} · ${d.signed_method === 'code' ? '签收码 code' : '人脸 face'}`)] : null),
       h('p', {}, h('a', { href: `#/case/${d.case_id}` }, '查看案件 → / The case'))),
     h('div', { class: 'card' }, h('h2', {}, '文书 ', h('span', { class: 'en' }, 'Documents')), documents),
-    signed ? slot : signCard(d, slot),
+    d.copy_of
+      ? h('div', { class: 'card', id: 'copy-note' }, h('p', {}, '以上文书已于送达日期送达，此为供您查阅的副本，无需签收；期间自原送达之日起计算，不重新起算。'),
+        h('p', { class: 'en' }, 'These documents were already served on the date above; this is a copy for your information and needs no receipt. Periods run from that service and do not restart.'), slot)
+      : signed ? slot : signCard(d, slot),
     deadlinesCard(d),
     h('div', { class: 'card' }, h('h2', {}, '送达记录 ', h('span', { class: 'en' }, 'Attempts')),
       d.attempts.length
@@ -101,7 +107,7 @@ export async function delivery(view, id) {
           h('div', {}, CHANNEL[a.channel] || a.channel, ' · ', ATTEMPT[a.status] || a.status),
           h('div', { class: 'muted' }, [a.address_masked, a.delivered_at ? `到达 ${when(a.delivered_at)}` : a.sent_at ? `发送 ${when(a.sent_at)}` : null].filter(Boolean).join(' · ')))))
         : h('p', { class: 'muted' }, '发送中 / Being sent')),
-    d.consent_basis ? null : h('div', { class: 'card' }, serviceConsentForm(d.case_id)),
+    d.consent_basis || d.copy_of ? null : h('div', { class: 'card' }, serviceConsentForm(d.case_id)),
   );
 }
 

@@ -46,7 +46,7 @@ function proposalsCard(mediation, filingId, slot) {
     active ? [field('我的方案 My proposal', terms), target, send] : null);
 }
 
-async function agreementCard(mediation, filingId) {
+async function agreementCard(mediation, filingId, meId) {
   const base = `/api/v1/mediation/mediations/${mediation.id}`;
   let agreement = null;
   try {
@@ -60,7 +60,6 @@ async function agreementCard(mediation, filingId) {
   const doSign = () => busy(sign, slot, async () => {
     try {
       await api.post(`${base}/agreement/sign`);
-      sessionStorage.setItem(`mc.signed.agreement.${agreement.id}`, '1');
     } catch (error) {
       if (needsPresence(error)) panel.open = true;
       throw error;
@@ -72,23 +71,28 @@ async function agreementCard(mediation, filingId) {
   const statement = h('button', { class: 'btn secondary', type: 'button', id: 'statement-download' }, '下载调解书 / Download the mediation statement');
   statement.addEventListener('click', () => busy(statement, slot, () => api.download(`${base}/statement`, 'mediation-statement.pdf')));
   const effective = agreement.status === 'effective';
+  // The server says who signed: a reload or another phone shows the same.
+  const signedByMe = agreement.signatures.some((s) => s.signer_id === meId);
   return h('div', { class: 'card', id: 'mediation-agreement' },
     h('h2', {}, '调解协议 ', h('span', { class: 'en' }, 'Agreement')),
     h('p', {}, h('span', { class: 'badge' }, AGREEMENT_STATUS[agreement.status] || agreement.status), agreement.awaiting ? ` · 待 ${agreement.awaiting} 方签名 / ${agreement.awaiting} to sign` : ''),
     h('div', { class: 'notice-text' }, agreement.terms),
-    h('ul', { class: 'list' }, agreement.signatures.map((s) => h('li', {}, `${ROLE[s.signer_role] || s.signer_role} · ${when(s.signed_at)} · ${s.valid ? '签名有效 valid' : '签名无效 INVALID'}`))),
+    h('ul', { class: 'list' }, agreement.signatures.map((s) => h('li', {}, `${ROLE[s.signer_role] || s.signer_role}${s.party_name ? ` ${s.party_name}` : ''}${s.as_agent ? '（代理人代签 / by the lawyer）' : ''} · ${when(s.signed_at)} · ${s.valid ? '签名有效 valid' : '签名无效 INVALID'}`))),
     effective
       ? [h('div', { class: 'ok', id: 'agreement-effective' }, `协议已于 ${when(agreement.effective_at)} 生效；调解书已交电子送达，请在“送达”中签收。/ Effective; the mediation statement was sent for service — sign for it in the inbox.`),
         agreement.statement_sha256 ? statement : null, h('a', { class: 'btn secondary', href: '#/inbox' }, '文书送达 / Inbox')]
-      : sessionStorage.getItem(`mc.signed.agreement.${agreement.id}`)
+      : signedByMe
         ? h('div', { class: 'ok', id: 'agreement-signed' }, '您已签署，等待其他当事人 / You have signed; waiting for the others')
         : [sign, panel],
     slot);
 }
 
 export async function page(view, filingId) {
-  const filing = await api.get(`/api/v1/filing/filings/${filingId}`);
-  const list = await api.get(`/api/v1/mediation/cases/${filingId}/mediations`);
+  const [filing, list, me] = await Promise.all([
+    api.get(`/api/v1/filing/filings/${filingId}`),
+    api.get(`/api/v1/mediation/cases/${filingId}/mediations`),
+    api.get('/api/v1/auth/me'),
+  ]);
   const slot = h('div');
   const back = h('p', {}, h('a', { href: `#/case/${filingId}` }, `‹ ${filing.case_number || '案件 / The case'}`));
   const consent = h('button', { class: 'btn secondary', type: 'button', id: 'mediation-consent' }, '同意在线调解 / I consent to online mediation');
@@ -117,5 +121,5 @@ export async function page(view, filingId) {
       h('p', { class: 'muted' }, '调解须各方同意（《人民法院在线调解规则》）。/ Every party must consent (Online Mediation Rules).'),
       consent, active ? null : start, slot),
     current ? proposalsCard(current, filingId, slot) : null,
-    current ? await agreementCard(current, filingId) : null);
+    current ? await agreementCard(current, filingId, me.id) : null);
 }
