@@ -158,6 +158,14 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
             "ID number must be 17 digits followed by a digit or X / "
             "身份证号码应为17位数字加1位数字或X",
         )
+    if number[0] == "9":
+        # The 2023 Foreign Permanent Resident ID Card uses this layout with a leading 9; it is a
+        # different document (identity.documents), not a resident identity card.
+        raise InvalidIdentifier(
+            "id_foreign_permanent_resident",
+            "A number starting with 9 is a Foreign Permanent Resident ID Card, not a resident "
+            "ID: choose that document / 以9开头的号码为外国人永久居留身份证，请选择该证件类型",
+        )
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
