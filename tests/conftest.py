@@ -66,7 +66,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _truncate_postgres(url: str) -> None:
+async def _empty_postgres(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         tables = [
@@ -76,9 +76,12 @@ async def _truncate_postgres(url: str) -> None:
                 "AND tablename <> 'tortoise_migrations'"
             )
         ]
-        # Triggers keep audit_event append-only; a test reset is the one place allowed past them.
+        # Triggers keep audit_event append-only; a test reset is the one place allowed past them
+        # (and with them the foreign keys, so the order of the deletes does not matter).
         await conn.execute("SET session_replication_role = replica")
-        await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE's fixed cost per table
+        # (new files, locks) made the reset of ~60 tables take 0.1-0.8 s, against ~2 ms.
+        await conn.execute("; ".join(f'DELETE FROM "{t}"' for t in tables))
         await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1)", "0" * 64)
     finally:
         await conn.close()
@@ -91,7 +94,7 @@ async def fresh_database_url(database_url: str, tmp_path: Path) -> str:
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(database_url.removeprefix("sqlite://"), path)
         return f"sqlite://{path}"
-    await _truncate_postgres(database_url)
+    await _empty_postgres(database_url)
     return database_url
 
 
