@@ -32,6 +32,18 @@ BACKEND = os.environ.get("MC_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("MC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
+RAM_DISK = Path("/dev/shm")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every test's SQLite copy, keys and blobs on a RAM disk when there is one: SQLite commits
+    # with synchronous=FULL and keys are written with fsync, and a disk shared by several runs
+    # made those waits a noticeable part of a test. An explicit --basetemp or
+    # PYTEST_DEBUG_TEMPROOT (pytest's own setting, read when the first tmp dir is made) wins.
+    if config.option.basetemp is None and RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK):
+        os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(RAM_DISK))
+
+
 def _pg_url(database: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{database}"
