@@ -93,16 +93,16 @@ async def test_the_demo_authenticator_spends_the_drift_window_before_waiting(
     secret = pyotp.random_base32()
     totp = pyotp.TOTP(secret, interval=TOTP_STEP_S)
     step = 1_000_000
-    time = FakeTime(step * TOTP_STEP_S + 1.0)
-    store = TotpStore(tmp_path / "totp.json", clock=time, sleep=time.sleep)
+    clock = FakeTime(step * TOTP_STEP_S + 1.0)
+    store = TotpStore(tmp_path / "totp.json", clock=clock, sleep=clock.sleep)
     # Confirmation, sign-in and step-up in one step: the previous, current and next step's
     # codes (the server accepts one step of drift either way, each step once), no waiting.
     codes = [await store.code("judge", secret) for _ in range(3)]
     assert codes == [totp.generate_otp(s) for s in (step - 1, step, step + 1)]
-    assert time.slept == []
+    assert clock.slept == []
     # A fourth waits for the next step, whose drift window holds one more.
     assert await store.code("judge", secret) == totp.generate_otp(step + 2)
-    assert len(time.slept) == 1 and step + 1 <= time.now / TOTP_STEP_S < step + 1.1
+    assert len(clock.slept) == 1 and step + 1 <= clock.now / TOTP_STEP_S < step + 1.1
     # Near the end of a step the previous step's code could expire on the way: not used.
     late = FakeTime((step + 10) * TOTP_STEP_S + TOTP_STEP_S - TOTP_MARGIN_S / 2)
     fresh = TotpStore(tmp_path / "totp.json", clock=late, sleep=late.sleep)
