@@ -32,6 +32,18 @@ BACKEND = os.environ.get("MC_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("MC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
+RAM_DISK = Path("/dev/shm")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every test's SQLite copy, keys and blobs on a RAM disk when there is one: SQLite commits
+    # with synchronous=FULL and keys are written with fsync, and a disk shared by several runs
+    # made those waits a noticeable part of a test. An explicit --basetemp or
+    # PYTEST_DEBUG_TEMPROOT (pytest's own setting, read when the first tmp dir is made) wins.
+    if config.option.basetemp is None and RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK):
+        os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(RAM_DISK))
+
+
 def _pg_url(database: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{database}"
@@ -66,7 +78,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _truncate_postgres(url: str) -> None:
+async def _empty_postgres(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         tables = [
@@ -76,9 +88,12 @@ async def _truncate_postgres(url: str) -> None:
                 "AND tablename <> 'tortoise_migrations'"
             )
         ]
-        # Triggers keep audit_event append-only; a test reset is the one place allowed past them.
+        # Triggers keep audit_event append-only; a test reset is the one place allowed past them
+        # (and with them the foreign keys, so the order of the deletes does not matter).
         await conn.execute("SET session_replication_role = replica")
-        await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE's fixed cost per table
+        # (new files, locks) made the reset of ~60 tables take 0.1-0.8 s, against ~2 ms.
+        await conn.execute("; ".join(f'DELETE FROM "{t}"' for t in tables))
         await conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1)", "0" * 64)
     finally:
         await conn.close()
@@ -91,7 +106,7 @@ async def fresh_database_url(database_url: str, tmp_path: Path) -> str:
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(database_url.removeprefix("sqlite://"), path)
         return f"sqlite://{path}"
-    await _truncate_postgres(database_url)
+    await _empty_postgres(database_url)
     return database_url
 
 

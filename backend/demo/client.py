@@ -11,7 +11,7 @@ import asyncio
 import io
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,15 @@ import pyotp
 from PIL import Image
 
 from backend.demo.face_actor import Actor
+from identity.staff_login import TOTP_DRIFT_STEPS, TOTP_STEP_S
 
 JSON = dict[str, Any]
 # Which synthetic actions the actor can perform (it cannot open its mouth).
 PERFORMABLE = frozenset({"blink", "turn_left", "turn_right"})
 # A presence proof is good for 5 minutes; renew it a little before.
 PRESENCE_RENEW_S = 240.0
+# A code for a past step is sent only with this much of the current step left.
+TOTP_MARGIN_S = 5.0
 
 
 class StepFailed(Exception):
@@ -257,9 +260,17 @@ class TotpStore:
     """The demo's authenticator app: staff TOTP secrets, kept in the var dir (0600) so that a
     second ``mobile-court demo`` on the same data signs in again."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.path = path
         self.last_step: dict[str, int] = {}
+        self._clock = clock
+        self._sleep = sleep
 
     def _load(self) -> dict[str, str]:
         if not self.path.exists():
@@ -280,17 +291,22 @@ class TotpStore:
         tmp.replace(self.path)
 
     async def code(self, username: str, secret: str) -> str:
-        """A code the server has not accepted yet: the current step's, or the next step's when
-        the current one was used (codes are single use and the server accepts one step of
-        drift); when both were used, wait for the next step rather than fail."""
-        totp = pyotp.TOTP(secret)
+        """A code the server has not accepted yet. Codes are single use and the server accepts
+        one step of drift either way, so the oldest acceptable step goes first: a judge's
+        confirmation, sign-in and step-up within one 30-s step then need no wait. The previous
+        step only while TOTP_MARGIN_S of the current one remain (it must not expire on the way);
+        when every acceptable step was used, wait for the next step rather than fail."""
+        totp = pyotp.TOTP(secret, interval=TOTP_STEP_S)
         while True:
-            current = int(time.time()) // totp.interval
-            step = max(current, self.last_step.get(username, -1) + 1)
-            if step <= current + 1:
+            now = self._clock()
+            current = int(now) // TOTP_STEP_S
+            ends_in = (current + 1) * TOTP_STEP_S - now
+            oldest = current - TOTP_DRIFT_STEPS if ends_in > TOTP_MARGIN_S else current
+            step = max(oldest, self.last_step.get(username, -1) + 1)
+            if step <= current + TOTP_DRIFT_STEPS:
                 self.last_step[username] = step
                 return str(totp.generate_otp(step))
-            await asyncio.sleep((current + 1) * totp.interval - time.time() + 0.1)
+            await self._sleep(ends_in + 0.1)
 
 
 async def staff_sign_in(api: Api, staff: Staff, totps: TotpStore) -> None:

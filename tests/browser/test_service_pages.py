@@ -188,9 +188,15 @@ async def test_clerk_serves_and_party_signs_with_code(
 
 
 async def present(court: Court, page: Page) -> None:
-    """Give the phone's session a face check passed just now. The fake camera plays a still
-    photo, which cannot perform the liveness actions (tests/identity covers that path), so the
-    token is issued with the app's own codec, as tests/async_hearings do."""
+    """Give the phone's session a face check passed just now. No fake camera passes the real
+    liveness check reliably: a still photo performs no action (test_litigant_and_clerk shows the
+    refusal), and the one video, ../shared/faces/clip_short_hamilton.mp4, has head turns and an
+    open mouth but no blink, while the server draws two of the four actions from a CSPRNG
+    without a seam (6 of the 12 ordered pairs include a blink), and of the other 6 only
+    turn-right-then-open-mouth passes wherever the looping clip happens to be when capture
+    starts; retrying until one passes would run into the lockout after 5 failed face checks an
+    hour. So the token is issued with the app's own codec, as tests/async_hearings do;
+    tests/identity check liveness on the clip's frames."""
     token = await page.evaluate("JSON.parse(sessionStorage.getItem('mc.miniapp.tokens')).access")
     codec = court.app[AUTH].codec
     claims = codec.verify(token)

@@ -9,14 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import pyotp
 import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import ValidationError
 
-from backend.demo.client import StepFailed
+from backend.demo.client import TOTP_MARGIN_S, StepFailed, TotpStore
 from backend.demo.runner import FACES, run_demo
 from backend.demo.scenario import Step, run_steps
 from backend.settings import Mode, Settings
+from identity.staff_login import TOTP_STEP_S
 from miniapp_stub.pay_keys import ensure_demo_keys
 from miniapp_stub.pay_model import FakePayConfig
 from miniapp_stub.platform import (
@@ -68,6 +70,43 @@ async def test_the_scripted_court_runs_end_to_end(
     assert (settings.var_dir / "demo" / f"proof-{out.judgment_delivery_id}.pdf").exists()
     manifest = settings.var_dir / "recordings" / out.hearing_id / "manifest.json"
     assert manifest.exists()
+
+
+class FakeTime:
+    """The demo authenticator's clock: sleeping moves it on instead of waiting."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_the_demo_authenticator_spends_the_drift_window_before_waiting(
+    tmp_path: Path,
+) -> None:
+    secret = pyotp.random_base32()
+    totp = pyotp.TOTP(secret, interval=TOTP_STEP_S)
+    step = 1_000_000
+    clock = FakeTime(step * TOTP_STEP_S + 1.0)
+    store = TotpStore(tmp_path / "totp.json", clock=clock, sleep=clock.sleep)
+    # Confirmation, sign-in and step-up in one step: the previous, current and next step's
+    # codes (the server accepts one step of drift either way, each step once), no waiting.
+    codes = [await store.code("judge", secret) for _ in range(3)]
+    assert codes == [totp.generate_otp(s) for s in (step - 1, step, step + 1)]
+    assert clock.slept == []
+    # A fourth waits for the next step, whose drift window holds one more.
+    assert await store.code("judge", secret) == totp.generate_otp(step + 2)
+    assert len(clock.slept) == 1 and step + 1 <= clock.now / TOTP_STEP_S < step + 1.1
+    # Near the end of a step the previous step's code could expire on the way: not used.
+    late = FakeTime((step + 10) * TOTP_STEP_S + TOTP_STEP_S - TOTP_MARGIN_S / 2)
+    fresh = TotpStore(tmp_path / "totp.json", clock=late, sleep=late.sleep)
+    assert await fresh.code("clerk", secret) == totp.generate_otp(step + 10)
 
 
 def test_demo_shortcuts_are_refused_in_production(tmp_path: Path) -> None:
