@@ -28,7 +28,7 @@ from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Rep
 from service_of_process.bulk import update_rows
 from service_of_process.calendar import CalendarNotCovered, compute_deadline
 from service_of_process.consent import RESOURCE, consents_of
-from service_of_process.copies import copy_served_documents
+from service_of_process.copies import copy_for_linked_parties
 from service_of_process.documents import (
     DocumentContext,
     DocumentKind,
@@ -534,6 +534,8 @@ async def refresh_services(
             for delivery, first in changed
         ],
     )
+    # Whatever fixed the date, a party that linked an account since gets its copies here.
+    await copy_for_linked_parties(conn, audit, rows)
     return deliveries
 
 
@@ -720,17 +722,4 @@ async def record_postal_service(
         str(delivery.filing_id),
         {"delivery_id": str(delivery.id), "served_at": served_at.isoformat()},
     )
-    delivery = await refresh_service(conn, audit, delivery.id)
-    if delivery.party_id is not None and delivery.account_id is None:
-        # The party linked an account while the paper was on its way: its copy for the inbox.
-        party = await Party.filter(id=delivery.party_id).using_db(conn).first()
-        if party is not None and party.account_id is not None:
-            await copy_served_documents(
-                conn,
-                audit,
-                actor,
-                filing_id=delivery.filing_id,
-                party_id=party.id,
-                account_id=party.account_id,
-            )
-    return delivery
+    return await refresh_service(conn, audit, delivery.id)
