@@ -121,7 +121,6 @@ async def copy_served_documents(
         conn,
         JOB_COPY_NOTICE,
         {"account_id": str(account_id), "case_number": str(case_number)},
-        dedupe_key=f"svc-copy-notice:{rows[0][0]}",
     )
     await audit.record(
         conn,

@@ -469,8 +469,9 @@ async def refresh_services(
     """:func:`refresh_service` for a batch, in ``conn``: one query per table whatever the
     batch size (rows locked in id order, so two batches never deadlock), the deadlines
     replaced in two statements and one audit event per delivery appended last, keeping the
-    audit head locked briefly. ``kinds_by_task`` (task id → served document kinds) saves
-    re-reading documents the caller already has."""
+    audit head locked briefly; then the copies for a party that linked an account since
+    (:mod:`service_of_process.copies`). ``kinds_by_task`` (task id → served document kinds)
+    saves re-reading documents the caller already has."""
     ids = sorted(set(delivery_ids), key=str)
     deliveries = {
         d.id: d
