@@ -101,22 +101,25 @@ class WeChatGateway:
         self._template_id = settings.service_wechat_template_id
 
     async def send(self, address: str, notice: Notice) -> Report:
-        title = "、".join(notice.titles_zh)
+        msgid = await self.notify(address, "、".join(notice.titles_zh), notice.case_number)
+        # WeChat accepting a subscribe message is all the report there is.
+        return Report(AttemptStatus.DELIVERED, str(msgid), _now(), "courtesy notice sent")
+
+    async def notify(self, openid: str, what: str, case_number: str) -> int:
+        """One subscribe message saying ``what`` arrived in the case; the msgid."""
         data = {
-            "thing1": title[:20],
-            "thing2": notice.case_number[:20],
+            "thing1": what[:20],
+            "thing2": case_number[:20],
             "time3": _now().astimezone().strftime("%Y-%m-%d %H:%M"),
         }
         try:
-            msgid = await self._client.send_subscribe_message(
-                address, self._template_id, data, page="pages/service/index"
+            return await self._client.send_subscribe_message(
+                openid, self._template_id, data, page="pages/service/index"
             )
         except AppError as error:
             if _transient(error):
                 raise GatewayUnavailable(error.code) from None
             raise GatewayRefused(error.code) from None
-        # WeChat accepting a subscribe message is all the report there is.
-        return Report(AttemptStatus.DELIVERED, str(msgid), _now(), "courtesy notice sent")
 
     async def report(self, message_id: str) -> Report:
         return Report(AttemptStatus.DELIVERED, message_id, None, "courtesy notice sent")

@@ -16,6 +16,10 @@
 - ``service.escalate {delivery_ids, stage}``: those not effective in time → the next stage;
   after the last stage → the plan's fallback (postal task, or public notice deemed served 30
   days later, 60 for a recipient abroad).
+- ``service.copy_due {delivery_id}``: a public notice is deemed served now; copies for a
+  party that linked an account while it ran (``service_of_process.copies``).
+- ``service.copy_notice {account_id, case_number}``: the WeChat courtesy notice of a
+  batch of copies; refused (no grant left, no such user) it is dropped, not retried.
 
 Payloads of the earlier one-delivery form (``delivery_id``) are still accepted.
 
@@ -57,6 +61,7 @@ from service_of_process.channels import (
     Report,
 )
 from service_of_process.consent import RESOURCE, ConsentView, consents_of, mask_address
+from service_of_process.copies import JOB_COPY_DUE, JOB_COPY_NOTICE, copy_for_linked_parties
 from service_of_process.models import (
     AttemptStatus,
     Channel,
@@ -87,6 +92,8 @@ DELIVERY_BATCH = 50
 # Gateway calls in flight per process, over all its jobs.
 SEND_CONCURRENCY = 32
 GATEWAY_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+# The subscribe template's 20-character title: copies of documents already served.
+COPY_NOTICE_TEXT = "已送达文书副本 Served copy"
 
 
 def link_url(settings: Settings, link_id: str) -> str:
@@ -536,6 +543,40 @@ class ServiceRuntime:
                 # Deemed served 30 days after publication (60 abroad), deadlines from then.
                 await refresh_services(conn, self.audit, published)
 
+    # ------------------------------------------------------------------ copies
+
+    async def copy_due(self, payload: dict[str, Any], ctx: JobContext) -> None:
+        async with in_transaction() as conn:
+            delivery = (
+                await ServiceDelivery.filter(id=_uuid(payload, "delivery_id"))
+                .using_db(conn)
+                .select_for_update()
+                .first()
+            )
+            if delivery is None:
+                raise PermanentJobError("the delivery no longer exists")
+            if delivery.service_date is not None:
+                await copy_for_linked_parties(conn, self.audit, [delivery])
+
+    async def copy_notice(self, payload: dict[str, Any], ctx: JobContext) -> None:
+        link = await WeChatIdentity.filter(
+            account_id=_uuid(payload, "account_id"), appid=self.settings.wechat_appid
+        ).first()
+        if link is None:
+            return  # not a WeChat user of this mini-program: the inbox is all there is
+        gateways, slots = self.gateways()
+        try:
+            async with slots:
+                await gateways.wechat.notify(
+                    link.openid, COPY_NOTICE_TEXT, str(payload.get("case_number", ""))
+                )
+        except GatewayRefused as exc:
+            log.info("copy notice not sent: %s", exc)  # a courtesy: no grant left is final
+        except GatewayUnavailable:
+            if not ctx.is_last_attempt:
+                raise
+            log.warning("copy notice given up after retries")
+
 
 async def _attempts_of(
     plan: dict[UUID, list[Channel]], stage: int
@@ -598,3 +639,5 @@ def register_jobs(registry: JobRegistry, settings: Settings) -> None:
     registry.register(JOB_DELIVER, runtime.deliver)
     registry.register(JOB_REPORT, runtime.report)
     registry.register(JOB_ESCALATE, runtime.escalate)
+    registry.register(JOB_COPY_DUE, runtime.copy_due)
+    registry.register(JOB_COPY_NOTICE, runtime.copy_notice)

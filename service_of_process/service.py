@@ -28,7 +28,7 @@ from filing.models import CauseOfAction, Court, Filing, FilingStatus, Party, Rep
 from service_of_process.bulk import update_rows
 from service_of_process.calendar import CalendarNotCovered, compute_deadline
 from service_of_process.consent import RESOURCE, consents_of
-from service_of_process.copies import copy_served_documents
+from service_of_process.copies import copy_for_linked_parties
 from service_of_process.documents import (
     DocumentContext,
     DocumentKind,
@@ -469,8 +469,9 @@ async def refresh_services(
     """:func:`refresh_service` for a batch, in ``conn``: one query per table whatever the
     batch size (rows locked in id order, so two batches never deadlock), the deadlines
     replaced in two statements and one audit event per delivery appended last, keeping the
-    audit head locked briefly. ``kinds_by_task`` (task id → served document kinds) saves
-    re-reading documents the caller already has."""
+    audit head locked briefly; then the copies for a party that linked an account since
+    (:mod:`service_of_process.copies`). ``kinds_by_task`` (task id → served document kinds)
+    saves re-reading documents the caller already has."""
     ids = sorted(set(delivery_ids), key=str)
     deliveries = {
         d.id: d
@@ -534,6 +535,8 @@ async def refresh_services(
             for delivery, first in changed
         ],
     )
+    # Whatever fixed the date, a party that linked an account since gets its copies here.
+    await copy_for_linked_parties(conn, audit, rows)
     return deliveries
 
 
@@ -720,17 +723,4 @@ async def record_postal_service(
         str(delivery.filing_id),
         {"delivery_id": str(delivery.id), "served_at": served_at.isoformat()},
     )
-    delivery = await refresh_service(conn, audit, delivery.id)
-    if delivery.party_id is not None and delivery.account_id is None:
-        # The party linked an account while the paper was on its way: its copy for the inbox.
-        party = await Party.filter(id=delivery.party_id).using_db(conn).first()
-        if party is not None and party.account_id is not None:
-            await copy_served_documents(
-                conn,
-                audit,
-                actor,
-                filing_id=delivery.filing_id,
-                party_id=party.id,
-                account_id=party.account_id,
-            )
-    return delivery
+    return await refresh_service(conn, audit, delivery.id)

@@ -14,9 +14,12 @@ from tortoise.transactions import in_transaction
 from backend.appkeys import AUDIT, DATABASE
 from backend.audit.models import AuditEvent
 from backend.auth.principal import Actor, Role
-from service_of_process.copies import copy_served_documents
-from service_of_process.models import ServiceDelivery, ServiceDocument, ServiceTask
-from tests.async_hearings.helpers import Client
+from backend.jobs.models import Job
+from service_of_process.copies import JOB_COPY_DUE, copy_served_documents
+from service_of_process.jobs import COPY_NOTICE_TEXT
+from service_of_process.models import DeliveryStatus, ServiceDelivery, ServiceDocument, ServiceTask
+from service_of_process.service import refresh_service
+from tests.async_hearings.helpers import Client, Person, litigant, run_jobs
 from tests.filing.workflow_helpers import (
     DEFENDANT_ID,
     PLAINTIFF_ID,
@@ -24,6 +27,8 @@ from tests.filing.workflow_helpers import (
     seed,
     verify_real_name,
 )
+from tests.identity.conftest import Platform
+from tests.service_of_process.delivery.delivery_fixtures import upload_pdf, wait_until
 
 SERVICE = "/api/v1/service"
 FILING = "/api/v1/filing"
@@ -175,3 +180,104 @@ async def test_postal_service_recorded_after_the_link_also_reaches_the_inbox(
     with app[DATABASE].activate():
         [document] = await ServiceDocument.filter(task_id=original.task_id)  # type: ignore[attr-defined]
     assert [d["id"] for d in copy["documents"]] == [str(document.id)]
+
+
+async def _wechat_defendant_links(
+    client: Client, app: web.Application, platform: Platform, case: dict[str, Any]
+) -> Person:
+    """The defendant signs in with WeChat (granting the service template) and links."""
+    defendant = await litigant(client, app, platform)
+    await verify_real_name(app, defendant.account_id, DEFENDANT_ID)
+    claim = {"case_number": case["case_number"]}
+    await _ok(await client.post(f"{FILING}/cases/claim", json=claim, headers=defendant.headers))
+    return defendant
+
+
+async def _wechat_messages(platform: Platform, openid: str | None) -> list[dict[str, Any]]:
+    url = f"{platform.base}/__control/messages"
+    async with platform.session.get(url, params={"touser": openid or ""}) as resp:
+        messages: list[dict[str, Any]] = (await resp.json())["messages"]
+        return messages
+
+
+async def test_one_wechat_notice_for_a_batch_of_copies(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    case, notice, clerk = await _registered(client, app, accounts)
+    assert notice.party_id is not None
+    # A second act of service on the unlinked defendant: it goes by post too.
+    file_id = await upload_pdf(client, clerk)
+    task = await _ok(
+        await client.post(
+            f"{SERVICE}/cases/{case['id']}/tasks",
+            json={
+                "documents": [{"kind": "judgment", "file_id": file_id}],
+                "recipients": [{"party_id": str(notice.party_id)}],
+                "plan": [["inapp"]],
+            },
+            headers=clerk,
+        ),
+        201,
+    )
+    [judgment] = task["deliveries"]
+    with app[DATABASE].activate():
+        second = await ServiceDelivery.get(id=judgment["id"])
+    for original in (notice, second):
+        await _serve_by_post(client, original, clerk)
+
+    defendant = await _wechat_defendant_links(client, app, platform, case)
+    await run_jobs(app)
+
+    copies = (await _ok(await client.get(f"{SERVICE}/inbox", headers=defendant.headers)))["items"]
+    assert sorted(c["copy_of"] for c in copies) == sorted([str(notice.id), str(second.id)])
+    # One courtesy notice for the two copies, in both languages, with the case number.
+    [message] = await _wechat_messages(platform, defendant.openid)
+    assert message["data"]["thing1"]["value"] == COPY_NOTICE_TEXT == "已送达文书副本 Served copy"
+    assert message["data"]["thing2"]["value"] == case["case_number"][:20]
+    assert await run_jobs(app) == 0
+    assert len(await _wechat_messages(platform, defendant.openid)) == 1
+
+
+async def test_a_public_notice_deemed_served_after_the_link_is_copied_then(
+    client: Client, app: web.Application, accounts: Any, platform: Platform
+) -> None:
+    case, original, _ = await _registered(client, app, accounts)
+    # Deemed served a few seconds from now (CPL Art. 95: 30 days after publication).
+    published = datetime.now(UTC) - timedelta(days=30) + timedelta(seconds=6)
+    # No route publishes a notice for a party without an account yet (the escalation only
+    # reaches parties with one): set the delivery up as that fallback leaves it.
+    with app[DATABASE].activate():
+        async with in_transaction() as conn:
+            await (
+                ServiceDelivery.filter(id=original.id)
+                .using_db(conn)
+                .update(status=DeliveryStatus.PUBLIC_NOTICE.value, published_at=published)
+            )
+            await refresh_service(conn, app[AUDIT], original.id)
+        noticed = await ServiceDelivery.get(id=original.id)
+        [due_job] = await Job.filter(kind=JOB_COPY_DUE)
+    deemed = published + timedelta(days=30)
+    assert noticed.service_date == deemed and noticed.service_rule == "public_notice"
+    assert due_job.run_at == deemed
+
+    # Linked while the notice runs: nothing is served yet, so nothing is copied yet.
+    defendant = await _wechat_defendant_links(client, app, platform, case)
+    await run_jobs(app)
+    inbox = await _ok(await client.get(f"{SERVICE}/inbox", headers=defendant.headers))
+    assert inbox["items"] == [] and await _copy_events(app, case["id"]) == []
+    assert await _wechat_messages(platform, defendant.openid) == []
+
+    # Deemed served: the copy reaches the inbox with that date and rule, and a notice goes out.
+    async def copied() -> bool:
+        await run_jobs(app)
+        return bool(await _copy_events(app, case["id"]))
+
+    with app[DATABASE].activate():
+        await wait_until(copied, within=20, interval=0.5)
+    [copy] = (await _ok(await client.get(f"{SERVICE}/inbox", headers=defendant.headers)))["items"]
+    assert copy["copy_of"] == str(original.id) and copy["service_rule"] == "public_notice"
+    assert datetime.fromisoformat(copy["service_date"]) == deemed
+    [message] = await _wechat_messages(platform, defendant.openid)
+    assert message["data"]["thing1"]["value"] == COPY_NOTICE_TEXT
+    [event] = await _copy_events(app, case["id"])
+    assert event["copy_of"] == [str(original.id)]
