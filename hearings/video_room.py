@@ -147,6 +147,11 @@ class Room:
         self.broadcast({"type": "lobby", "waiting": waiting}, court_only=True)
 
 
+async def _active_members(hearing_id: UUID) -> dict[UUID, Member]:
+    participants = await VideoParticipant.filter(hearing_id=hearing_id, removed_at__isnull=True)
+    return {p.id: Member(p.id, p.account_id, p.role, p.display_name) for p in participants}
+
+
 class RoomManager:
     def __init__(
         self, settings: Settings, engine: MediaEngine, audit: AuditLog, database: Database
@@ -166,16 +171,7 @@ class RoomManager:
             room = self.rooms.get(hearing.id)
             if room is not None:
                 return room
-            participants = await VideoParticipant.filter(hearing_id=hearing.id)
-            room = Room(
-                hearing.id,
-                {
-                    p.id: Member(p.id, p.account_id, p.role, p.display_name)
-                    for p in participants
-                    if p.removed_at is None
-                },
-                hearing.status,
-            )
+            room = Room(hearing.id, await _active_members(hearing.id), hearing.status)
 
             def sink(participant_id: UUID, kind: str, frame: Any) -> None:
                 if room.recorder is not None:
@@ -190,6 +186,20 @@ class RoomManager:
 
     def live(self, hearing_id: UUID) -> Room | None:
         return self.rooms.get(hearing_id)
+
+    async def sync_members(self, hearing_id: UUID) -> None:
+        """After a change to the hearing's participants committed outside the room (a mediator
+        replaced): whoever was removed is dropped as by the remove control, whoever was added
+        may enter."""
+        room = self.rooms.get(hearing_id)
+        if room is None:
+            return
+        active = await _active_members(hearing_id)
+        for participant_id, member in list(room.members.items()):
+            if participant_id not in active:
+                await self.remove(room, member)
+        for participant_id, member in active.items():
+            room.members.setdefault(participant_id, member)
 
     async def close(self) -> None:
         """Server shutdown: finish the recordings (a kill instead loses one window at most)."""

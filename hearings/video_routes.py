@@ -153,6 +153,13 @@ async def schedule(request: web.Request, *, body: ScheduleIn) -> HearingOut:
     principal = require_principal(request)
     filing, access = await case_access(body.filing_id)
     authorize(request.config_dict[POLICY], principal, access, CONTROL)
+    now = utcnow()
+    # The scripted demo (MC_DEMO_SHORTCUTS, refused in production) hears at once.
+    min_lead = timedelta(0) if request.config_dict[SETTINGS].demo_shortcuts else svc.NOTICE_MIN_LEAD
+    invited = body.participant_account_ids
+    svc.check_schedule(
+        filing, access, starts_at=body.starts_at, invited=invited, now=now, min_lead=min_lead
+    )
     notices = request.config_dict[HEARING_NOTICE_SENDER]
     prepared = await notices.prepare(filing, body.title, body.starts_at)
     async with in_transaction() as conn:
@@ -165,13 +172,10 @@ async def schedule(request: web.Request, *, body: ScheduleIn) -> HearingOut:
             access,
             title=body.title,
             starts_at=body.starts_at,
-            invited=body.participant_account_ids,
+            invited=invited,
             notices=notices,
-            now=utcnow(),
-            # The scripted demo (MC_DEMO_SHORTCUTS, refused in production) hears at once.
-            min_lead=timedelta(0)
-            if request.config_dict[SETTINGS].demo_shortcuts
-            else svc.NOTICE_MIN_LEAD,
+            now=now,
+            min_lead=min_lead,
             prepared_notice=prepared,
         )
     return await _out(request, hearing)

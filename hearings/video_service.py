@@ -101,27 +101,21 @@ async def _timeline(
     )
 
 
-async def schedule(
-    conn: BaseDBAsyncClient,
-    audit: AuditLog,
-    actor: Actor,
-    principal: Principal,
+def check_schedule(
     filing: Filing,
     access: FilingAccess,
     *,
-    title: str,
     starts_at: datetime,
     invited: list[UUID] | None,
-    notices: HearingNoticeSender,
     now: datetime,
     min_lead: timedelta = NOTICE_MIN_LEAD,
     mediator: UUID | None = None,
-    prepared_notice: object = None,
-) -> VideoHearing:
-    """Schedule in ``conn``. ``mediator``: the court staff member who runs a mediation session
-    in this room; joins as its host unless already in it as the case's judge or clerk
-    (hearings.video_access). ``prepared_notice``: what ``notices.prepare`` rendered for this
-    title and start before the transaction opened."""
+) -> list[tuple[UUID, ParticipantRole]]:
+    """The refusals of :func:`schedule` that need no database, and the hearing's members.
+
+    Callers that render the notice ahead (``notices.prepare``) call this first, so a refused
+    request renders and stores nothing; :func:`schedule` calls it again on the access it is given.
+    """
     if filing.case_number is None:
         raise Conflict("只有已立案的案件可以排期庭审 / only a registered case can be heard")
     if starts_at - now < min_lead:
@@ -160,6 +154,39 @@ async def schedule(
             members.append((account_id, invitable[account_id]))
     if not any(role is ParticipantRole.JUDGE for _, role in members):
         raise Conflict("案件尚未分配法官 / the case has no assigned judge", code="no_judge")
+    return members
+
+
+async def schedule(
+    conn: BaseDBAsyncClient,
+    audit: AuditLog,
+    actor: Actor,
+    principal: Principal,
+    filing: Filing,
+    access: FilingAccess,
+    *,
+    title: str,
+    starts_at: datetime,
+    invited: list[UUID] | None,
+    notices: HearingNoticeSender,
+    now: datetime,
+    min_lead: timedelta = NOTICE_MIN_LEAD,
+    mediator: UUID | None = None,
+    prepared_notice: object = None,
+) -> VideoHearing:
+    """Schedule in ``conn``. ``mediator``: the court staff member who runs a mediation session
+    in this room; joins as its host unless already in it as the case's judge or clerk
+    (hearings.video_access). ``prepared_notice``: what ``notices.prepare`` rendered for this
+    title and start before the transaction opened."""
+    members = check_schedule(
+        filing,
+        access,
+        starts_at=starts_at,
+        invited=invited,
+        now=now,
+        min_lead=min_lead,
+        mediator=mediator,
+    )
     names = {
         a.id: a.display_name
         for a in await Account.filter(id__in=[m[0] for m in members]).using_db(conn)

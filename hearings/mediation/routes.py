@@ -44,6 +44,7 @@ from hearings.mediation.schemas import (
     SignatureOut,
 )
 from hearings.mediation.workdays import WORKING_DAYS, weekdays_only
+from hearings.video_routes import VIDEO_ROOMS
 from identity.presence import require_signing_step_up
 
 routes = web.RouteTableDef()
@@ -204,6 +205,11 @@ async def designate(request: web.Request, *, body: MediatorIn) -> MediationOut:
             mediation,
             body.mediator_id,
         )
+    # Once committed, as after the remove control: the live rooms of the mediation's sessions
+    # drop a replaced mediator and let the new one in.
+    for session in await MediationSession.filter(mediation_id=mediation.id):
+        if session.video_hearing_id is not None:
+            await request.config_dict[VIDEO_ROOMS].sync_members(session.video_hearing_id)
     return await _out(mediation)
 
 

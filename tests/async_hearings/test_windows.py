@@ -25,6 +25,7 @@ from tests.async_hearings.helpers import (
     staff,
     started_hearing,
 )
+from tests.hearings.conftest import stored_files
 from tests.identity.conftest import Platform
 
 
@@ -196,14 +197,16 @@ async def test_reopen_and_convert_to_video(
         headers=plaintiff.headers,
     )
     assert resp.status == 404
-    # the video hearing's notice must be served 3 days ahead: too soon is refused, and the
-    # asynchronous hearing goes on untouched
+    # the video hearing's notice must be served 3 days ahead: too soon is refused before any
+    # notice is rendered, and the asynchronous hearing goes on untouched
+    files = stored_files(app)
     resp = await client.post(
         f"{case}/convert",
         json={"reason": reason, "starts_at": (starts_at - timedelta(days=2)).isoformat()},
         headers=judge.headers,
     )
     assert (await _ok(resp, 422))["code"] == "too_soon"
+    assert stored_files(app) == files
     hearing = await _ok(await client.get(case, headers=judge.headers))
     assert hearing["status"] == "in_progress" and hearing["video_hearing_id"] is None
     with app[DATABASE].activate():

@@ -22,13 +22,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import ClientSession
 from playwright.async_api import Browser, Page, expect
 
 from backend.appkeys import AUTH, DATABASE
 from backend.auth.models import Account
 from backend.auth.principal import Actor, Role
 from filing.models import Filing, FilingStatus, Party
-from hearings.models import VideoHearing
+from hearings.mediation.models import Mediation, MediationSession
+from hearings.models import VideoHearing, VideoParticipant
 from tests.browser.conftest import Court, Phone, open_page
 from tests.browser.test_litigant_and_clerk import page_failures, shot, staff_signs_in
 
@@ -235,3 +237,106 @@ async def test_judge_and_party_see_each_other(
     for opened in (judge, phone):
         assert page_failures(opened) == []
         await opened.context.close()
+
+
+async def mediation_room(
+    court: Court, filing_id: str, party: Account, judge_id: str, mediator_id: str
+) -> tuple[str, str, dict[str, str]]:
+    """A live mediation session's room, as scheduling it makes (tests/mediation schedule one
+    through the API; here the rows are written directly): the judge, the party and the mediator
+    as host, opening in 10 minutes. Returns the mediation, the room and the mediator's row."""
+    now = datetime.now(UTC)
+    with court.app[DATABASE].activate():
+        mediation = await Mediation.create(
+            id=uuid.uuid4(),
+            filing_id=uuid.UUID(filing_id),
+            phase="post_filing",
+            status="in_progress",
+            requested_by_id=party.id,
+            requested_at=now,
+            designation_due_on=now.date(),
+            mediator_id=uuid.UUID(mediator_id),
+            designated_at=now,
+            period_days=15,
+            ends_on=now.date() + timedelta(days=15),
+        )
+        hearing = await VideoHearing.create(
+            id=uuid.uuid4(),
+            filing_id=uuid.UUID(filing_id),
+            court_code=COURT,
+            title="视频调解 / video mediation",
+            starts_at=now + timedelta(minutes=10),
+            notice_status="not_required",
+            scheduled_by_id=uuid.UUID(mediator_id),
+        )
+        rows = {}
+        for account_id, role in (
+            (uuid.UUID(judge_id), "judge"),
+            (party.id, "party"),
+            (uuid.UUID(mediator_id), "mediator"),
+        ):
+            account = await Account.get(id=account_id)
+            row = await VideoParticipant.create(
+                id=uuid.uuid4(),
+                hearing=hearing,
+                account_id=account_id,
+                role=role,
+                display_name=account.display_name,
+            )
+            rows[role] = str(row.id)
+        await MediationSession.create(
+            id=uuid.uuid4(),
+            mediation=mediation,
+            mode="live",
+            starts_at=hearing.starts_at,
+            video_hearing_id=hearing.id,
+            created_by_id=uuid.UUID(mediator_id),
+            created_at=now,
+        )
+    return str(mediation.id), str(hearing.id), rows
+
+
+async def test_a_mediator_hosts_the_room_until_replaced(
+    browser: Browser, court: Court, artifacts: Path
+) -> None:
+    """The console serves a mediation's mediator (court staff, neither the case's judge nor its
+    clerk) as host: labelled, never offered controls over court staff, running the session; a
+    newly designated mediator takes over and the page says the room let the old one go."""
+    judge_id = await court.staff("judge_mediation", "judge")
+    clerk_id = await court.staff("clerk_mediation", "clerk")
+    mediator_id = await court.staff("mediator_video", "clerk")
+    successor_id = await court.staff("mediator_next", "clerk")
+    filing_id, party = await registered_case(court, judge_id, clerk_id)
+    mediation_id, hearing_id, rows = await mediation_room(
+        court, filing_id, party, judge_id, mediator_id
+    )
+    host = await open_tracked(browser, court, phone=False)
+    console = host.page
+
+    await staff_signs_in(console, "mediator_video")
+    await console.goto(f"/console/#/video/{hearing_id}")
+    await expect(console.locator("#hearing-status")).to_contain_text("候庭中")
+    mine = console.locator(f"#participants tr[data-participant='{rows['mediator']}']")
+    await expect(mine).to_contain_text("调解员 Mediator")
+    await console.click("#join-room")
+    await expect(mine).to_contain_text("在庭", timeout=15_000)
+    # Court staff are not muted or removed (the server refuses it): no such buttons.
+    await expect(console.locator("#participants button")).to_have_count(0)
+    await console.click("#open-session")
+    await expect(console.locator("#recording")).to_be_visible()
+    await shot(console, artifacts, "25-console-video-mediation")
+
+    # The judge designates another mediator: the room lets this one go at once.
+    with court.app[DATABASE].activate():
+        judge = await Account.get(id=judge_id)
+    token = (await phone_tokens(court, judge, present=False))["access"]
+    async with ClientSession() as http:
+        resp = await http.post(
+            f"{court.base}/api/v1/mediation/mediations/{mediation_id}/mediator",
+            json={"mediator_id": successor_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert resp.status == 200, await resp.text()
+    await expect(console.locator("#removed")).to_be_visible(timeout=15_000)
+    assert page_failures(host) == []
+    await host.context.close()

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from backend.appkeys import AUTH
+from backend.appkeys import AUTH, SETTINGS
 from backend.auth.principal import Actor, Role
 from filing.models import Filing, FilingStatus, Party, Representation
 
@@ -141,6 +141,12 @@ async def schedule(
     assert resp.status == 201, await resp.text()
     result: dict[str, Any] = await resp.json()
     return result
+
+
+def stored_files(app: web.Application) -> set[str]:
+    """Every file in blob storage: a rendered notice is stored before its transaction opens."""
+    root = app[SETTINGS].effective_blob_dir
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
 async def make_due(hearing_id: str, *, minutes: float = 10) -> None:

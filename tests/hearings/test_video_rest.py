@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -14,7 +14,7 @@ from hearings.models import VideoHearing, VideoRecordingEvent
 from hearings.video_service import LOBBY_JOB
 from service_of_process.models import ServiceTask
 from tests.async_hearings.helpers import run_jobs
-from tests.hearings.conftest import BASE, Case, make_due, schedule
+from tests.hearings.conftest import BASE, Case, make_due, schedule, stored_files
 
 Client = TestClient[Any, Any]
 
@@ -50,6 +50,37 @@ async def test_schedule_needs_three_days_for_the_notice(client: Client, case: Ca
     problem = await resp.json()
     assert problem["code"] == "too_soon" and problem["errors"][0]["field"] == "starts_at"
     assert await VideoHearing.all().count() == 0
+
+
+async def test_a_refused_schedule_renders_and_stores_nothing(client: Client, case: Case) -> None:
+    """The cheap refusals run before the notice is rendered ahead of the transaction."""
+    soon = datetime.now(UTC) + timedelta(days=2)
+    later = datetime.now(UTC) + timedelta(days=5)
+    refused = (
+        ({"starts_at": soon.isoformat()}, "too_soon"),
+        (
+            {
+                "starts_at": later.isoformat(),
+                "participant_account_ids": [str(case.outsider.account_id)],
+            },
+            "not_a_case_member",
+        ),
+    )
+    before = stored_files(case.app)
+    for body, code in refused:
+        resp = await client.post(
+            BASE,
+            json={"filing_id": str(case.filing.id), "title": "开庭", **body},
+            headers=case.judge.headers,
+        )
+        assert resp.status == 422 and (await resp.json())["code"] == code
+    assert stored_files(case.app) == before
+    assert not await VideoHearing.exists()
+    assert not await ServiceTask.exists()
+    assert not await AuditEvent.filter(action="video_hearing.scheduled").exists()
+    # The probe sees what an accepted request renders.
+    await schedule(client, case)
+    assert stored_files(case.app) > before
 
 
 async def test_only_the_cases_judge_or_clerk_schedules(client: Client, case: Case) -> None:

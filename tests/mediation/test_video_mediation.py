@@ -120,16 +120,36 @@ async def test_a_live_session_gets_a_video_room_hosted_by_the_mediator(
     await _ok(await client.get(f"{VIDEO}/{room}", headers=defendant.headers))
     assert (await client.get(f"{VIDEO}/{room}", headers=outsider.headers)).status == 404
     # The mediator enters the room as court staff: admitted at once, no face check.
-    host = Participant(client, f"{VIDEO}/{room}/signaling", _token(mediator))
+    signaling = f"{VIDEO}/{room}/signaling"
+    host = Participant(client, signaling, _token(mediator))
     assert (await host.connect())["state"] == "admitted"
-    await host.close()
+    bench = Participant(client, signaling, _token(judge))
+    assert (await bench.connect())["state"] == "admitted"
     # Hosting one room gives nothing else of the case.
     case_rooms = {"filing_id": str(filing.id)}
     assert (await client.get(VIDEO, params=case_rooms, headers=mediator.headers)).status == 404
 
-    # A newly designated mediator takes the room over; the previous one loses it.
+    # A newly designated mediator takes the room over; the previous one loses it, and leaves
+    # the live room at once as if removed by the judge: told, disconnected, the others told.
     designation = {"mediator_id": str(successor.account_id)}
     await _ok(await client.post(f"{one}/mediator", json=designation, headers=judge.headers))
+    await host.wait_for(lambda m: m["type"] == "removed")
+    assert (await host.wait_for(lambda m: m["type"] == "_closed"))["code"] == 4003
+    gone = await bench.wait_for(lambda m: m["type"] == "participant_removed")
+    assert gone["participant"]["participant_id"] == host.participant_id
+    await host.close()
+    taker = Participant(client, signaling, _token(successor))
+    welcome = await taker.connect()
+    assert welcome["state"] == "admitted"
+    joined = await bench.wait_for(
+        lambda m: (
+            m["type"] == "participant_joined"
+            and m["participant"]["participant_id"] == taker.participant_id
+        )
+    )
+    assert joined["participant"]["role"] == "mediator"
+    await taker.close()
+    await bench.close()
     assert (await client.get(f"{VIDEO}/{room}", headers=mediator.headers)).status == 404
     former = Participant(client, f"{VIDEO}/{room}/signaling", _token(mediator))
     assert (await former.connect())["code"] == "not_found"

@@ -1,4 +1,4 @@
-// The hearing console for the judge and the clerk: join the room (own camera, everyone's video),
+// The hearing console for the judge, the clerk and a mediation's mediator: join the room (own camera, everyone's video),
 // the lobby with admit/deny, mute/unmute and remove, the session (open, recess with a reason,
 // resume, close), the recording (pause with a reason, resume, start again), the clerk's
 // timestamped notes, and after closing the recording manifest with its verification.
@@ -6,6 +6,8 @@ import { busy, clear, errorBox, field, h, progressBar, showError, when } from '/
 import { HearingClient, NOTICE, PRESENCE, ROLES, clockOffset, framesDecoded, openCamera } from '/miniapp/rtc.js';
 
 const BASE = '/api/v1/hearings/video';
+// Court staff in the room (the server refuses to mute or remove them): hearings.video_room.
+const COURT_ROLES = new Set(['judge', 'clerk', 'mediator']);
 const EVENT = {
   started: '开始录像 / started',
   paused: '暂停录像 / paused',
@@ -30,6 +32,7 @@ export async function hearingConsole(view, api, hearingId) {
   let camera = null;
   let statsTimer = null;
   let waiting = [];
+  let removed = false;
   const tiles = new Map();
   const names = new Map();
 
@@ -111,7 +114,7 @@ export async function hearingConsole(view, api, hearingId) {
     const live = hearing.status !== 'closed' && hearing.status !== 'scheduled';
     clear(people, h('h2', {}, '参加人 ', h('span', { class: 'en' }, 'Participants')),
       h('table', { class: 'people' }, h('tbody', {}, hearing.participants.map((p) => {
-        const court = p.role === 'judge' || p.role === 'clerk';
+        const court = COURT_ROLES.has(p.role);
         const actions = [];
         if (live && !court && !p.removed && p.presence !== 'absent') {
           actions.push(p.muted
@@ -262,6 +265,12 @@ export async function hearingConsole(view, api, hearingId) {
         if (m.state === 'up') clear(slot);
         if (m.state === 'failed') showError(slot, m.error);
         break;
+      case 'removed':
+        // A replaced mediator: the room let them go, and the hearing is no longer theirs.
+        removed = true;
+        cleanup();
+        renderStage();
+        break;
       case 'error':
         showError(slot, { problem: m });
         break;
@@ -271,6 +280,7 @@ export async function hearingConsole(view, api, hearingId) {
   }
 
   function renderStage() {
+    if (removed) { clear(stage, h('h2', {}, '庭审室 Room'), h('p', { class: 'error', id: 'removed' }, '您已不再参加本次庭审 / you are no longer in this hearing')); return; }
     const live = ['lobby_open', 'in_session', 'recess'].includes(hearing.status);
     if (!live) { clear(stage, h('h2', {}, '庭审室 Room'), h('p', { class: 'muted' }, '庭审室未开放 / the room is not open')); return; }
     if (client) return; // joined: the stage keeps its videos

@@ -268,6 +268,7 @@ export const NOTICE = {
 export const ROLES = {
   judge: '法官 Judge',
   clerk: '书记员 Clerk',
+  mediator: '调解员 Mediator',
   party: '当事人 Party',
   lawyer: '律师 Lawyer',
 };
