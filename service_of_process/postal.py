@@ -30,7 +30,7 @@ POSTAL_FAILURE_NAMES = {
 
 
 def failure_label(reason: str | None) -> str | None:
-    """ "中文 / English" name of a recorded postal failure."""
+    """The "中文 / English" name of a recorded postal failure."""
     if reason is None:
         return None
     zh, en = POSTAL_FAILURE_NAMES[PostalFailure(reason)]

@@ -14,12 +14,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from backend.keys import SigningKey
-from service_of_process.models import (
-    ServiceAttempt,
-    ServiceDelivery,
-    ServiceDocument,
-    ServiceTask,
-)
+from service_of_process.models import ServiceAttempt, ServiceDelivery, ServiceDocument, ServiceTask
 from service_of_process.postal import failure_label
 from service_of_process.proof import ProofAttempt, ProofDocument, ProofOfService
 from service_of_process.rules import LEGAL_GROUNDS, NOT_SERVED_GROUND
