@@ -137,6 +137,8 @@ async def copy_for_linked_parties(
     conn: BaseDBAsyncClient,
     audit: AuditLog,
     deliveries: Sequence[ServiceDelivery],
+    *,
+    actor: Actor | None = None,
 ) -> None:
     """Copies of ``deliveries`` (just served or re-dated, as saved in ``conn``) for the accounts
     their parties linked since; for a service date still to come, a job at that moment."""
@@ -165,7 +167,7 @@ async def copy_for_linked_parties(
         await copy_served_documents(
             conn,
             audit,
-            Actor.system("service"),
+            actor or Actor.system("service"),
             filing_id=party.filing_id,  # type: ignore[attr-defined]
             party_id=party.id,
             account_id=party.account_id,

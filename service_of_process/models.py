@@ -46,6 +46,13 @@ class ServiceRule(StrEnum):
     PUBLIC_NOTICE = "public_notice"
 
 
+class PostalFailure(StrEnum):
+    # Why post came back (names in postal.POSTAL_FAILURE_NAMES).
+    RETURNED_UNDELIVERABLE = "returned_undeliverable"
+    ADDRESSEE_UNKNOWN = "addressee_unknown"
+    WHEREABOUTS_UNKNOWN = "whereabouts_unknown"
+
+
 class AttemptStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"  # accepted by the gateway, no delivery report yet
@@ -144,7 +151,13 @@ class ServiceDelivery(Model):
     postal_reason = fields.CharField(max_length=32, null=True)
     postal_served_at = fields.DatetimeField(null=True)
     postal_tracking = fields.CharField(max_length=64, null=True)
+    # Post that came back (CPL Art. 95 precondition for public notice): the latest return.
+    postal_failed_at = fields.DatetimeField(null=True)
+    postal_failure = fields.CharField(max_length=32, null=True)
+    postal_failure_tracking = fields.CharField(max_length=64, null=True)
     published_at = fields.DatetimeField(null=True)
+    notice_medium = fields.CharField(max_length=200, null=True)
+    notice_reference = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField()
     # A copy for information of that delivery, already served on the same party some other way
     # (by post before the party linked an account): never service itself, so no receipt,

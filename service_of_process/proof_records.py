@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from backend.keys import SigningKey
 from service_of_process.models import ServiceAttempt, ServiceDelivery, ServiceDocument, ServiceTask
+from service_of_process.postal import failure_label
 from service_of_process.proof import ProofAttempt, ProofDocument, ProofOfService
 from service_of_process.rules import LEGAL_GROUNDS, NOT_SERVED_GROUND
 
@@ -54,9 +55,24 @@ async def build_proof(
                 detail=f"signed in the app after a {delivery.signed_method} identity check",
             )
         )
-    if delivery.published_at is not None:
+    if delivery.postal_failed_at is not None:
         rows.append(
-            ProofAttempt("public_notice", "", "published", delivery.published_at, "public notice")
+            ProofAttempt(
+                "postal",
+                "",
+                "returned",
+                delivery.postal_failed_at,
+                f"{delivery.postal_failure_tracking}: {failure_label(delivery.postal_failure)}",
+            )
+        )
+    if delivery.published_at is not None:
+        notice = " ".join(
+            part for part in (delivery.notice_medium, delivery.notice_reference) if part
+        )
+        rows.append(
+            ProofAttempt(
+                "public_notice", "", "published", delivery.published_at, notice or "public notice"
+            )
         )
     if delivery.postal_served_at is not None:
         rows.append(

@@ -47,6 +47,12 @@ from service_of_process.models import (
     ServiceTask,
     SignatureCode,
 )
+from service_of_process.postal import (
+    failure_label,
+    publish_notice,
+    record_postal_failure,
+    record_postal_service,
+)
 from service_of_process.proof import ProofInvalid, render_proof, verify_proof
 from service_of_process.proof_records import build_proof, compare_with_record, public_keys
 from service_of_process.rules import LEGAL_GROUNDS, NOT_SERVED_GROUND
@@ -63,8 +69,10 @@ from service_of_process.schemas import (
     DocumentMatchOut,
     DocumentOut,
     LinkOut,
+    PostalFailedIn,
     PostalIn,
     ProofCheckOut,
+    PublicNoticeIn,
     SignatureCodeIn,
     SignIn,
     StaffConsentIn,
@@ -253,7 +261,12 @@ def _delivery_shape(
         signer_party_id=str(delivery.party_id) if signed and delivery.party_id else None,
         signer_name=delivery.recipient_name if signed else None,
         postal_reason=delivery.postal_reason,
+        postal_failure=delivery.postal_failure,
+        postal_failure_label=failure_label(delivery.postal_failure),
+        postal_failed_at=_iso(delivery.postal_failed_at),
         published_at=_iso(delivery.published_at),
+        notice_medium=delivery.notice_medium,
+        notice_reference=delivery.notice_reference,
         copy_of=str(delivery.copy_of_id) if delivery.copy_of_id else None,
         documents=[_doc_out(d) for d in documents],
         attempts=[
@@ -694,13 +707,63 @@ async def download(request: web.Request) -> web.StreamResponse:
 async def postal(request: web.Request, *, body: PostalIn) -> DeliveryOut:
     delivery, _ = await _delivery(request)
     async with in_transaction() as conn:
-        delivery = await svc.record_postal_service(
+        delivery = await record_postal_service(
             conn,
             request.config_dict[AUDIT],
             request_actor(request),
             delivery.id,
             body.served_at,
             body.tracking_number,
+        )
+    return await _delivery_out(delivery)
+
+
+@routes.post("/deliveries/{delivery_id}/postal-failed")
+@endpoint(
+    "Record post that came back (邮寄失败: 退回-无法投递, 查无此人, 下落不明); the delivery "
+    "still waits for service",
+    body=PostalFailedIn,
+    response=DeliveryOut,
+    roles={Role.JUDGE, Role.CLERK},
+    tags=TAGS,
+    errors=(404, 409),
+)
+async def postal_failed(request: web.Request, *, body: PostalFailedIn) -> DeliveryOut:
+    delivery, _ = await _delivery(request)
+    async with in_transaction() as conn:
+        delivery = await record_postal_failure(
+            conn,
+            request.config_dict[AUDIT],
+            request_actor(request),
+            delivery.id,
+            body.reason,
+            body.tracking_number,
+            body.returned_at,
+        )
+    return await _delivery_out(delivery)
+
+
+@routes.post("/deliveries/{delivery_id}/public-notice")
+@endpoint(
+    "Serve by public notice (公告送达) after post came back with the addressee unknown or "
+    "whereabouts unknown: deemed served 30 days after publication, 60 abroad (CPL Art. 95)",
+    body=PublicNoticeIn,
+    response=DeliveryOut,
+    roles={Role.JUDGE, Role.CLERK},
+    tags=TAGS,
+    errors=(404, 409),
+)
+async def public_notice(request: web.Request, *, body: PublicNoticeIn) -> DeliveryOut:
+    delivery, _ = await _delivery(request)
+    async with in_transaction() as conn:
+        delivery = await publish_notice(
+            conn,
+            request.config_dict[AUDIT],
+            request_actor(request),
+            delivery.id,
+            body.published_at,
+            body.medium,
+            body.reference,
         )
     return await _delivery_out(delivery)
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from backend.schemas import Input, Output
 from service_of_process.documents import DocumentKind
-from service_of_process.models import Channel
+from service_of_process.models import Channel, PostalFailure
 
 
 class DocumentIn(Input):
@@ -111,7 +111,15 @@ class DeliveryOut(Output):
     )
     signer_name: str | None = Field(description="who signed for them (null until signed)")
     postal_reason: str | None
+    postal_failure: str | None = Field(
+        description="why the post came back: returned_undeliverable, addressee_unknown, "
+        "whereabouts_unknown (the latest return)"
+    )
+    postal_failure_label: str | None = Field(description="中文 / English name of the reason")
+    postal_failed_at: str | None
     published_at: str | None
+    notice_medium: str | None
+    notice_reference: str | None
     copy_of: str | None = Field(
         description="a copy for information of this delivery, already served on the same "
         "party (status copy): no receipt; service date and deadlines are the original's"
@@ -196,6 +204,31 @@ class SignatureCodeIn(Input):
 class PostalIn(Input):
     served_at: AwareDatetime
     tracking_number: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+def _not_future(value: datetime) -> datetime:
+    if value > datetime.now(UTC):
+        raise ValueError("must not be in the future / 不得晚于当前时间")
+    return value
+
+
+class PostalFailedIn(Input):
+    reason: PostalFailure = Field(
+        description="returned_undeliverable 退回-无法投递, addressee_unknown 查无此人, "
+        "whereabouts_unknown 下落不明"
+    )
+    tracking_number: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    returned_at: Annotated[AwareDatetime, AfterValidator(_not_future)]
+
+
+class PublicNoticeIn(Input):
+    published_at: Annotated[AwareDatetime, AfterValidator(_not_future)]
+    medium: str = Field(
+        min_length=2,
+        max_length=200,
+        description="where it was published, e.g. 人民法院公告网 / court notice board",
+    )
+    reference: str = Field(min_length=1, max_length=100, description="the notice's number")
 
 
 class ProofCheckOut(Output):

@@ -452,11 +452,11 @@ async def serve_documents(
 
 
 async def refresh_service(
-    conn: BaseDBAsyncClient, audit: AuditLog, delivery_id: UUID
+    conn: BaseDBAsyncClient, audit: AuditLog, delivery_id: UUID, *, actor: Actor | None = None
 ) -> ServiceDelivery:
     """Recompute the delivery's service date from everything recorded (the earliest effective
     act or arrival wins), and its deadlines when the date changed. Locks the delivery row."""
-    return (await refresh_services(conn, audit, [delivery_id]))[delivery_id]
+    return (await refresh_services(conn, audit, [delivery_id], actor=actor))[delivery_id]
 
 
 async def refresh_services(
@@ -465,13 +465,15 @@ async def refresh_services(
     delivery_ids: Sequence[UUID],
     *,
     kinds_by_task: Mapping[UUID, Sequence[str]] | None = None,
+    actor: Actor | None = None,
 ) -> dict[UUID, ServiceDelivery]:
     """:func:`refresh_service` for a batch, in ``conn``: one query per table whatever the
     batch size (rows locked in id order, so two batches never deadlock), the deadlines
     replaced in two statements and one audit event per delivery appended last, keeping the
     audit head locked briefly; then the copies for a party that linked an account since
     (:mod:`service_of_process.copies`). ``kinds_by_task`` (task id → served document kinds)
-    saves re-reading documents the caller already has."""
+    saves re-reading documents the caller already has; ``actor``, whoever's act settled the
+    date (none: the system), is the one the copies' audit event names."""
     ids = sorted(set(delivery_ids), key=str)
     deliveries = {
         d.id: d
@@ -536,7 +538,7 @@ async def refresh_services(
         ],
     )
     # Whatever fixed the date, a party that linked an account since gets its copies here.
-    await copy_for_linked_parties(conn, audit, rows)
+    await copy_for_linked_parties(conn, audit, rows, actor=actor)
     return deliveries
 
 
@@ -678,7 +680,7 @@ async def sign_receipt(
         str(delivery.filing_id),
         {"delivery_id": str(delivery.id), "method": method},
     )
-    return await refresh_service(conn, audit, delivery.id)
+    return await refresh_service(conn, audit, delivery.id, actor=actor)
 
 
 async def record_open(
@@ -699,28 +701,3 @@ async def record_open(
         )
         if updated:
             await refresh_service(conn, audit, delivery.id)
-
-
-async def record_postal_service(
-    conn: BaseDBAsyncClient,
-    audit: AuditLog,
-    actor: Actor,
-    delivery_id: UUID,
-    served_at: datetime,
-    tracking: str,
-) -> ServiceDelivery:
-    delivery = await ServiceDelivery.filter(id=delivery_id).using_db(conn).select_for_update().get()
-    if delivery.status != DeliveryStatus.POSTAL.value:
-        raise Conflict("this delivery is not waiting for postal service", code="not_postal")
-    delivery.postal_served_at = served_at
-    delivery.postal_tracking = tracking
-    await delivery.save(using_db=conn, update_fields=["postal_served_at", "postal_tracking"])
-    await audit.record(
-        conn,
-        actor,
-        "service.postal_served",
-        RESOURCE,
-        str(delivery.filing_id),
-        {"delivery_id": str(delivery.id), "served_at": served_at.isoformat()},
-    )
-    return await refresh_service(conn, audit, delivery.id)

@@ -17,8 +17,7 @@ from backend.auth.principal import Actor, Role
 from backend.jobs.models import Job
 from service_of_process.copies import JOB_COPY_DUE, copy_served_documents
 from service_of_process.jobs import COPY_NOTICE_TEXT
-from service_of_process.models import DeliveryStatus, ServiceDelivery, ServiceDocument, ServiceTask
-from service_of_process.service import refresh_service
+from service_of_process.models import ServiceDelivery, ServiceDocument, ServiceTask
 from tests.async_hearings.helpers import Client, Person, litigant, run_jobs
 from tests.filing.workflow_helpers import (
     DEFENDANT_ID,
@@ -177,6 +176,11 @@ async def test_postal_service_recorded_after_the_link_also_reaches_the_inbox(
     served = await _serve_by_post(client, original, clerk)
     [copy] = (await _ok(await client.get(f"{SERVICE}/inbox", headers=headers)))["items"]
     assert copy["status"] == "copy" and copy["service_date"] == served["service_date"]
+    # The clerk's act made the copy: the audit event names the clerk, not the system.
+    with app[DATABASE].activate():
+        [event] = await AuditEvent.filter(resource_id=case["id"], action=COPY_EVENT)
+        [recorded] = await AuditEvent.filter(resource_id=case["id"], action="service.postal_served")
+    assert event.actor_subject is not None and event.actor_subject == recorded.actor_subject
     with app[DATABASE].activate():
         [document] = await ServiceDocument.filter(task_id=original.task_id)  # type: ignore[attr-defined]
     assert [d["id"] for d in copy["documents"]] == [str(document.id)]
@@ -241,19 +245,25 @@ async def test_one_wechat_notice_for_a_batch_of_copies(
 async def test_a_public_notice_deemed_served_after_the_link_is_copied_then(
     client: Client, app: web.Application, accounts: Any, platform: Platform
 ) -> None:
-    case, original, _ = await _registered(client, app, accounts)
-    # Deemed served a few seconds from now (CPL Art. 95: 30 days after publication).
-    published = datetime.now(UTC) - timedelta(days=30) + timedelta(seconds=6)
-    # No route publishes a notice for a party without an account yet (the escalation only
-    # reaches parties with one): set the delivery up as that fallback leaves it.
+    case, original, clerk = await _registered(client, app, accounts)
+    # The post came back, whereabouts unknown; the notice is deemed served a few seconds from
+    # now (CPL Art. 95: 30 days after publication).
+    now = datetime.now(UTC)
+    published = (now - timedelta(days=30) + timedelta(seconds=6)).replace(microsecond=0)
+    url = f"{SERVICE}/deliveries/{original.id}"
+    returned = {
+        "reason": "whereabouts_unknown",
+        "tracking_number": "EMS-1234567",
+        "returned_at": (now - timedelta(days=31)).isoformat(),
+    }
+    await _ok(await client.post(f"{url}/postal-failed", json=returned, headers=clerk))
+    notice = {
+        "published_at": published.isoformat(),
+        "medium": "人民法院公告网",
+        "reference": "公告12号",
+    }
+    await _ok(await client.post(f"{url}/public-notice", json=notice, headers=clerk))
     with app[DATABASE].activate():
-        async with in_transaction() as conn:
-            await (
-                ServiceDelivery.filter(id=original.id)
-                .using_db(conn)
-                .update(status=DeliveryStatus.PUBLIC_NOTICE.value, published_at=published)
-            )
-            await refresh_service(conn, app[AUDIT], original.id)
         noticed = await ServiceDelivery.get(id=original.id)
         [due_job] = await Job.filter(kind=JOB_COPY_DUE)
     deemed = published + timedelta(days=30)

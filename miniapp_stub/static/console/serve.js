@@ -1,6 +1,7 @@
 // Console: issuing and serving documents in a case — a template filled in or an uploaded PDF,
 // the recipients, the channel plan — then each delivery's status, the deadlines that service
-// started, paper service by post, and the signed proof of service.
+// started, paper service by post, post that came back and public notice after it, and the signed
+// proof of service.
 import { busy, clear, errorBox, field, h, progressBar, when } from '/miniapp/ui.js';
 
 const SERVICE = '/api/v1/service';
@@ -118,18 +119,62 @@ function postalForm(api, delivery, slot, done) {
   return h('div', { class: 'postal' }, at, tracking, save);
 }
 
+const POSTAL_FAILURES = [
+  ['returned_undeliverable', '退回-无法投递 / returned as undeliverable'],
+  ['addressee_unknown', '查无此人 / addressee unknown'],
+  ['whereabouts_unknown', '下落不明 / whereabouts unknown'],
+];
+// CPL Art. 95 (service_of_process/postal.py PUBLIC_NOTICE_GROUNDS): the returns that allow it.
+const NOTICE_GROUNDS = new Set(['addressee_unknown', 'whereabouts_unknown']);
+
+function postalFailedForm(api, delivery, slot, done) {
+  const reason = h('select', { name: 'reason' }, POSTAL_FAILURES.map(([value, label]) => h('option', { value }, label)));
+  const at = h('input', { type: 'datetime-local', name: 'returned_at', required: true });
+  const tracking = h('input', { name: 'failed_tracking_number', required: true, pattern: '[A-Za-z0-9-]{4,64}', placeholder: 'EMS 单号 / tracking number' });
+  const save = h('button', { class: 'btn secondary inline postal-failed', type: 'button' }, '邮寄失败 / Postal service failed');
+  save.addEventListener('click', () => busy(save, slot, async () => {
+    if (!at.value) throw new Error('请填写退回时间 / give the time it came back');
+    await api.post(`${SERVICE}/deliveries/${delivery.id}/postal-failed`, { reason: reason.value, tracking_number: tracking.value.trim(), returned_at: new Date(at.value).toISOString() });
+    done();
+  }));
+  return h('div', { class: 'postal-failed' }, reason, at, tracking, save);
+}
+
+function publicNoticeForm(api, delivery, slot, done) {
+  const at = h('input', { type: 'datetime-local', name: 'published_at', required: true });
+  const medium = h('input', { name: 'medium', required: true, maxlength: '200', value: '人民法院公告网 / court notice board' });
+  const reference = h('input', { name: 'reference', required: true, maxlength: '100', placeholder: '公告编号 / notice number' });
+  const save = h('button', { class: 'btn secondary inline public-notice', type: 'button' }, '公告送达 / Serve by public notice');
+  save.addEventListener('click', () => busy(save, slot, async () => {
+    if (!at.value) throw new Error('请填写公告发布时间 / give the time it was published');
+    await api.post(`${SERVICE}/deliveries/${delivery.id}/public-notice`, { published_at: new Date(at.value).toISOString(), medium: medium.value.trim(), reference: reference.value.trim() });
+    done();
+  }));
+  return h('div', { class: 'public-notice' }, h('div', { class: 'muted' }, '公告满30日视为送达（境外60日）/ Deemed served 30 days after publication (60 abroad)'), at, medium, reference, save);
+}
+
+function postalActions(api, d, slot, done) {
+  if (d.status !== 'postal' || d.service_date) return null;
+  return h('div', {},
+    postalForm(api, d, slot, done),
+    postalFailedForm(api, d, slot, done),
+    NOTICE_GROUNDS.has(d.postal_failure) ? publicNoticeForm(api, d, slot, done) : null);
+}
+
 function deliveryRows(api, task, slot, done) {
   return task.deliveries.map((d) => {
     const proof = h('button', { class: 'btn secondary inline download proof', type: 'button', 'data-delivery': d.id }, '送达凭证 / Proof');
     proof.addEventListener('click', () => busy(proof, slot, () => api.download(`${SERVICE}/deliveries/${d.id}/proof`, `proof-of-service-${d.id}.pdf`)));
     return h('tr', { 'data-delivery': d.id },
       h('td', {}, `${ROLE[d.recipient_role] || d.recipient_role}：${d.recipient_name}`),
-      h('td', { class: 'delivery-status' }, STATUS[d.status] || d.status, d.postal_reason ? h('div', { class: 'muted' }, d.postal_reason) : null),
+      h('td', { class: 'delivery-status' }, STATUS[d.status] || d.status, d.postal_reason ? h('div', { class: 'muted' }, d.postal_reason) : null,
+        d.postal_failure_label ? h('div', { class: 'muted postal-failure' }, `邮寄失败 failed: ${d.postal_failure_label}`) : null,
+        d.notice_medium ? h('div', { class: 'muted' }, `${d.notice_medium} ${d.notice_reference || ''}`) : null),
       h('td', { class: 'opt' }, d.attempts.map((a) => h('div', {}, `${a.channel}: ${a.status}${a.address_masked ? ` (${a.address_masked})` : ''}`))),
       h('td', { class: 'service-date' }, d.service_date ? when(d.service_date) : '—',
         d.signed_at ? h('div', { class: 'muted' }, `签收 signed ${d.signed_method}`) : null,
         d.service_date ? h('div', { class: 'muted' }, d.legal_ground_zh) : null),
-      h('td', {}, proof, d.status === 'postal' && !d.service_date ? postalForm(api, d, slot, done) : null));
+      h('td', {}, proof, postalActions(api, d, slot, done)));
   });
 }
 
