@@ -257,7 +257,7 @@ async def convert(request: web.Request, *, body: ConvertIn) -> HearingOut:
     notices = request.config_dict[HEARING_NOTICE_SENDER]
     case = await authorize(request, CONDUCT)
     title = stages.video_title(case, body.title)
-    stages.check_conversion(case, body.starts_at)
+    stages.check_conversion(case, await existing_hearing(case), body.starts_at)
     prepared = await notices.prepare(case.filing, title, body.starts_at)
     async with in_transaction() as conn:
         case = await authorize(request, CONDUCT, conn=conn)

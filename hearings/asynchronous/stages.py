@@ -329,10 +329,11 @@ def video_title(case: Case, title: str | None) -> str:
     return title or f"{case.label} 视频庭审（由异步审理转换）/ video hearing (converted)"[:200]
 
 
-def check_conversion(case: Case, starts_at: datetime) -> None:
-    """The video hearing's scheduling refusals (too soon, no judge …), run before the hearing
-    notice is rendered so a refused conversion renders nothing (:func:`convert_to_video`
-    checks again in its transaction)."""
+def check_conversion(case: Case, hearing: AsyncHearing, starts_at: datetime) -> None:
+    """The conversion's refusals (the hearing no longer in progress; too soon, no judge …), run
+    before the hearing notice is rendered so a refused conversion renders nothing
+    (:func:`convert_to_video` checks again in its transaction)."""
+    require_in_progress(hearing)
     video_service.check_schedule(
         case.filing, case.access, starts_at=starts_at, invited=None, now=utcnow()
     )

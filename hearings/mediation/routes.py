@@ -173,10 +173,22 @@ async def start(request: web.Request) -> MediationOut:
 @routes.get("/cases/{filing_id}/mediations")
 @endpoint("A case's mediations", response=MediationList, tags=TAGS, errors=(404,))
 async def list_mediations(request: web.Request) -> MediationList:
-    filing_id = request.match_info["filing_id"]
-    case = await _case(request, filing_id, None, (READ,), None)
+    principal = require_principal(request)
+    case = await case_of(await get_filing(request.match_info["filing_id"], None))
     rows = await Mediation.filter(filing_id=case.filing.id).order_by("requested_at")
-    return MediationList(items=[await _out(m) for m in rows])
+    # Whoever may read the case's mediations sees them all; a designated mediator who is not
+    # on the case's bench sees the ones they mediate. Nobody else learns the case exists.
+    policy = request.config_dict[POLICY]
+    visible = [
+        m
+        for m in rows
+        if policy.permits(principal, READ, RESOURCE, MediationAccess(case.access, m.mediator_id))
+    ]
+    if not visible and not policy.permits(
+        principal, READ, RESOURCE, MediationAccess(case.access, None)
+    ):
+        raise NotFound("no such case")
+    return MediationList(items=[await _out(m) for m in visible])
 
 
 @routes.get(ONE)

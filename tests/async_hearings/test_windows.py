@@ -246,12 +246,15 @@ async def test_reopen_and_convert_to_video(
         )
     )
     assert [h["id"] for h in listed["items"]] == [video_id]
+    files = stored_files(app)
     resp = await client.post(
         f"{case}/convert",
-        json={"reason": reason, "starts_at": starts_at.isoformat()},
+        # another time than the first notice's: storage is content-addressed
+        json={"reason": reason, "starts_at": (starts_at + timedelta(days=1)).isoformat()},
         headers=judge.headers,
     )
     assert (await _ok(resp, 409))["code"] == "hearing_not_in_progress"
+    assert stored_files(app) == files  # refused before a notice was rendered
     resp = await client.post(
         f"{case}/posts",
         json={"stage": "evidence", "kind": "text", "text": "晚了"},

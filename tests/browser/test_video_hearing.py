@@ -314,6 +314,9 @@ async def test_a_mediator_hosts_the_room_until_replaced(
     console = host.page
 
     await staff_signs_in(console, "mediator_video")
+    # The mediation page works for a mediator who may not read the case file.
+    await console.goto(f"/console/#/mediation/{filing_id}")
+    await expect(console.locator("#mediator-id")).to_have_value(str(mediator_id))
     await console.goto(f"/console/#/video/{hearing_id}")
     await expect(console.locator("#hearing-status")).to_contain_text("候庭中")
     mine = console.locator(f"#participants tr[data-participant='{rows['mediator']}']")
@@ -325,6 +328,8 @@ async def test_a_mediator_hosts_the_room_until_replaced(
     await console.click("#open-session")
     await expect(console.locator("#recording")).to_be_visible()
     await shot(console, artifacts, "25-console-video-mediation")
+    # The way back is the mediation (the case's hearings are not theirs to read).
+    await expect(console.locator("#back")).to_have_attribute("href", f"#/mediation/{filing_id}")
 
     # The judge designates another mediator: the room lets this one go at once.
     with court.app[DATABASE].activate():

@@ -74,6 +74,14 @@ async def test_a_live_session_gets_a_video_room_hosted_by_the_mediator(
     designation = {"mediator_id": str(mediator.account_id)}
     await _ok(await client.post(f"{one}/mediator", json=designation, headers=judge.headers))
     sessions = f"{one}/sessions"
+    # The mediator, not on the case's bench, finds the mediation among the case's (the console
+    # opens it from there); other staff of the court do not learn the case exists.
+    listed = await _ok(
+        await client.get(f"{CASES}/{filing.id}/mediations", headers=mediator.headers)
+    )
+    assert [m["id"] for m in listed["items"]] == [started["id"]]
+    resp = await client.get(f"{CASES}/{filing.id}/mediations", headers=outsider.headers)
+    assert resp.status == 404
 
     # Only the mediator (or the case's judge) schedules; others get 404 as before.
     live = {"mode": "live", "starts_at": _soon(), "note": "视频调解"}

@@ -89,7 +89,12 @@ async function mediationCard(api, m, filing, slot, reload) {
 
 export async function page(view, api, filingId) {
   const [filing, list] = await Promise.all([
-    api.get(`/api/v1/filing/filings/${filingId}`),
+    // A designated mediator who is not on the case's bench may run the mediation without
+    // reading the case file (404): the page then works from the mediation alone.
+    api.get(`/api/v1/filing/filings/${filingId}`).catch((error) => {
+      if (error.status === 404) return { id: filingId, case_number: null, assigned_judge_id: null, outsider: true };
+      throw error;
+    }),
     api.get(`/api/v1/mediation/cases/${filingId}/mediations`),
   ]);
   const slot = h('div');
@@ -102,7 +107,7 @@ export async function page(view, api, filingId) {
   const cards = [];
   for (const m of [...list.items].reverse()) cards.push(await mediationCard(api, m, filing, slot, reload));
   const anyActive = list.items.some((m) => ['awaiting_mediator', 'in_progress'].includes(m.status));
-  clear(view, h('p', {}, h('a', { href: `#/filing/${filingId}` }, `‹ ${filing.case_number || '案件 / The case'}`)),
+  clear(view, filing.outsider ? null : h('p', {}, h('a', { href: `#/filing/${filingId}` }, `‹ ${filing.case_number || '案件 / The case'}`)),
     slot,
     anyActive ? null : h('div', { class: 'card' }, h('p', { class: 'muted' }, '各方须先同意在线调解。/ Every party must have consented to online mediation.'), start),
     cards);

@@ -18,6 +18,13 @@ const EVENT = {
 export async function hearingConsole(view, api, hearingId) {
   const base = `${BASE}/${hearingId}`;
   let hearing = await api.get(base);
+  const me = await api.get('/api/v1/auth/me');
+  // A mediator who is not on the case's bench hosts only this room: their way back is the
+  // mediation, not the case's hearings (which they may not read).
+  const mine = hearing.participants.find((p) => p.account_id === me.id);
+  const back = mine && mine.role === 'mediator'
+    ? [`#/mediation/${hearing.filing_id}`, '‹ 在线调解 / Mediation']
+    : [`#/filing/${hearing.filing_id}/hearings`, '‹ 本案视频庭审 / The case\'s video hearings'];
   const slot = h('div', { id: 'console-error' });
   const header = h('div', { class: 'card', id: 'hearing-head' });
   const controls = h('div', { class: 'card', id: 'hearing-controls' });
@@ -67,7 +74,7 @@ export async function hearingConsole(view, api, hearingId) {
 
   function renderHeader() {
     clear(header,
-      h('p', {}, h('a', { href: `#/filing/${hearing.filing_id}/hearings` }, '‹ 本案视频庭审 / The case\'s video hearings')),
+      h('p', {}, h('a', { href: back[0], id: 'back' }, back[1])),
       h('h2', {}, hearing.title, ' ', h('span', { class: `badge hearing-${hearing.status}`, id: 'hearing-status' }, `${hearing.status_zh} ${hearing.status_en}`),
         ' ', h('span', { class: 'badge rec', id: 'recording', hidden: !hearing.recording }, '● 录像中 / Recording')),
       h('dl', { class: 'kv' },
