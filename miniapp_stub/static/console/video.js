@@ -3,7 +3,7 @@
 // resume, close), the recording (pause with a reason, resume, start again), the clerk's
 // timestamped notes, and after closing the recording manifest with its verification.
 import { busy, clear, errorBox, field, h, progressBar, showError, when } from '/miniapp/ui.js';
-import { HearingClient, NOTICE, PRESENCE, ROLES, clockOffset, framesDecoded, openCamera } from '/miniapp/rtc.js';
+import { HearingClient, NOTICE, PRESENCE, ROLES, VideoTiles, clockOffset, openCamera } from '/miniapp/rtc.js';
 
 const BASE = '/api/v1/hearings/video';
 // Court staff in the room (the server refuses to mute or remove them): hearings.video_room.
@@ -40,8 +40,8 @@ export async function hearingConsole(view, api, hearingId) {
   let statsTimer = null;
   let waiting = [];
   let removed = false;
-  const tiles = new Map();
   const names = new Map();
+  const tiles = new VideoTiles(grid, (id) => names.get(id) || id.slice(0, 8));
 
   function cleanup() {
     if (statsTimer) clearInterval(statsTimer);
@@ -192,29 +192,6 @@ export async function hearingConsole(view, api, hearingId) {
 
   // ------------------------------------------------------------------ the room
 
-  function tileFor(id, label) {
-    let t = tiles.get(id);
-    if (!t) {
-      const video = h('video', { playsinline: true, autoplay: true });
-      const frames = h('span', { class: 'tile-frames' });
-      const badge = h('span', { class: 'tile-muted', hidden: true }, '静音 muted');
-      const el = h('div', { class: 'tile', dataset: { participant: id } }, video, h('div', { class: 'tile-bar' }, h('span', { class: 'tile-name' }, label), badge, frames));
-      t = { el, video, frames, badge, pc: null };
-      tiles.set(id, t);
-      grid.append(el);
-    }
-    return t;
-  }
-
-  async function refreshStats() {
-    for (const t of tiles.values()) {
-      if (!t.pc) continue;
-      const n = await framesDecoded(t.pc);
-      t.frames.textContent = n > 0 ? `▶ ${n}` : '连接中 / connecting…';
-      t.el.dataset.framesDecoded = String(n);
-    }
-  }
-
   let refreshing = null;
   // Room events change presence and mute: fetch the hearing again (coalesced).
   function refreshSoon() {
@@ -248,13 +225,12 @@ export async function hearingConsole(view, api, hearingId) {
       case 'participant_left':
       case 'participant_removed':
         if (m.type !== 'participant_joined' && m.participant.state !== 'reconnecting') {
-          const t = tiles.get(m.participant.participant_id);
-          if (t) { t.el.remove(); tiles.delete(m.participant.participant_id); }
+          tiles.drop(m.participant.participant_id);
         }
         refreshSoon();
         break;
       case 'muted':
-        if (tiles.has(m.participant_id)) tiles.get(m.participant_id).badge.hidden = !m.muted;
+        tiles.setMuted(m.participant_id, m.muted);
         refreshSoon();
         break;
       case 'recording':
@@ -262,7 +238,7 @@ export async function hearingConsole(view, api, hearingId) {
         refreshSoon();
         break;
       case '_remote': {
-        const t = tileFor(m.publisher, names.get(m.publisher) || m.publisher.slice(0, 8));
+        const t = tiles.get(m.publisher);
         t.pc = m.pc;
         if (t.video.srcObject !== m.stream) t.video.srcObject = m.stream;
         break;
@@ -305,7 +281,7 @@ export async function hearingConsole(view, api, hearingId) {
         clear(stage, h('h2', {}, '庭审室 ', h('span', { class: 'en' }, 'Room')), grid,
           h('div', { class: 'self-view' }, h('div', { class: 'tile' }, mine, h('div', { class: 'tile-bar' }, h('span', { class: 'tile-name' }, '我 / Me')))));
         await client.connect();
-        statsTimer = setInterval(refreshStats, 1000);
+        statsTimer = setInterval(() => tiles.refreshStats(), 1000);
       } catch (error) {
         cleanup();
         renderStage();

@@ -5,6 +5,8 @@
 // so joining or leaving never renegotiates anyone else's connection.
 
 // Close codes after which reconnecting would be wrong: the judge said no, or the hearing ended.
+import { h } from '/miniapp/ui.js';
+
 const FINAL_CLOSE = new Set([4000, 4001, 4003, 4401, 4403, 4404, 4409]);
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
@@ -206,6 +208,60 @@ export class HearingClient {
     this.closedByUs = true;
     this.closeSessions(false);
     if (this.ws) this.ws.close(1000, 'bye');
+  }
+}
+
+// One video tile: the picture, a name, a muted badge and a "receiving" counter.
+export function videoTile(id, label) {
+  const video = h('video', { playsinline: true, autoplay: true });
+  const name = h('span', { class: 'tile-name' }, label);
+  const badge = h('span', { class: 'tile-muted', hidden: true }, '已静音 / muted');
+  const frames = h('span', { class: 'tile-frames' }, '');
+  const el = h('div', { class: 'tile', dataset: { participant: id } }, video, h('div', { class: 'tile-bar' }, name, badge, frames));
+  return { el, video, name, badge, frames, pc: null };
+}
+
+// The other participants' tiles in a grid, one per publisher (the phone's room and the judge's
+// console show them alike); ``labelOf(id)`` names a new tile.
+export class VideoTiles {
+  constructor(grid, labelOf) {
+    this.grid = grid;
+    this.labelOf = labelOf;
+    this.tiles = new Map();
+  }
+
+  get(id) {
+    let t = this.tiles.get(id);
+    if (!t) {
+      t = videoTile(id, this.labelOf(id));
+      this.tiles.set(id, t);
+      this.grid.append(t.el);
+    }
+    return t;
+  }
+
+  drop(id) {
+    const t = this.tiles.get(id);
+    if (t) { t.el.remove(); this.tiles.delete(id); }
+  }
+
+  dropAll() {
+    for (const id of [...this.tiles.keys()]) this.drop(id);
+  }
+
+  setMuted(id, muted) {
+    const t = this.tiles.get(id);
+    if (t) t.badge.hidden = !muted;
+  }
+
+  // "Receiving" per tile, from the connection's own statistics.
+  async refreshStats() {
+    for (const t of this.tiles.values()) {
+      if (!t.pc) continue;
+      const n = await framesDecoded(t.pc);
+      t.frames.textContent = n > 0 ? `▶ ${n}` : '连接中 / connecting…';
+      t.el.dataset.framesDecoded = String(n);
+    }
   }
 }
 

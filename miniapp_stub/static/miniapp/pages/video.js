@@ -4,7 +4,7 @@
 // and reconnection when the network drops.
 import { api, go } from '/miniapp/session.js';
 import { busy, clear, errorBox, h, showError, when } from '/miniapp/ui.js';
-import { HearingClient, ROLES, framesDecoded, openCamera, received } from '/miniapp/rtc.js';
+import { HearingClient, ROLES, VideoTiles, openCamera, received, videoTile } from '/miniapp/rtc.js';
 import { currentPresence, faceCheckCard } from '/miniapp/pages/presence.js';
 
 const BASE = '/api/v1/hearings/video';
@@ -35,15 +35,6 @@ export async function caseHearings(filingId) {
   return card;
 }
 
-function tile(id, label) {
-  const video = h('video', { playsinline: true, autoplay: true });
-  const name = h('span', { class: 'tile-name' }, label);
-  const badge = h('span', { class: 'tile-muted', hidden: true }, '已静音 / muted');
-  const frames = h('span', { class: 'tile-frames' }, '');
-  const el = h('div', { class: 'tile', dataset: { participant: id } }, video, h('div', { class: 'tile-bar' }, name, badge, frames));
-  return { el, video, name, badge, frames, pc: null };
-}
-
 export async function room(view, hearingId) {
   const hearing = await api.get(`${BASE}/${hearingId}`);
   const slot = h('div', { id: 'room-error' });
@@ -69,10 +60,10 @@ export async function room(view, hearingId) {
   let camera = null;
   let client = null;
   let leaving = false;
-  const tiles = new Map();
   const names = new Map();
   const grid = h('div', { class: 'video-grid', id: 'remote-videos' });
-  const mine = tile('me', '我 / Me');
+  const tiles = new VideoTiles(grid, (id) => names.get(id) || id.slice(0, 8));
+  const mine = videoTile('me', '我 / Me');
   mine.video.muted = true;
   const myMute = h('div', { class: 'banner warn', id: 'my-mute', hidden: true }, '法官已将您静音 / The judge muted your microphone');
   let statsTimer = null;
@@ -87,31 +78,6 @@ export async function room(view, hearingId) {
 
   function learn(participants) {
     for (const p of participants || []) names.set(p.participant_id, `${p.display_name || ''} · ${ROLES[p.role] || p.role}`);
-  }
-
-  function remoteTile(publisher) {
-    let t = tiles.get(publisher);
-    if (!t) {
-      t = tile(publisher, names.get(publisher) || publisher.slice(0, 8));
-      tiles.set(publisher, t);
-      grid.append(t.el);
-    }
-    return t;
-  }
-
-  function dropTile(publisher) {
-    const t = tiles.get(publisher);
-    if (t) { t.el.remove(); tiles.delete(publisher); }
-  }
-
-  // "Receiving" per tile, from the connection's own statistics.
-  async function refreshStats() {
-    for (const t of tiles.values()) {
-      if (!t.pc) continue;
-      const n = await framesDecoded(t.pc);
-      t.frames.textContent = n > 0 ? `▶ ${n}` : '连接中 / connecting…';
-      t.el.dataset.framesDecoded = String(n);
-    }
   }
 
   function showLobby() {
@@ -213,11 +179,11 @@ export async function room(view, hearingId) {
         break;
       case 'participant_left':
       case 'participant_removed':
-        if (m.participant.state !== 'reconnecting') dropTile(m.participant.participant_id);
+        if (m.participant.state !== 'reconnecting') tiles.drop(m.participant.participant_id);
         break;
       case 'muted':
         if (m.participant_id === client.me) myMute.hidden = !m.muted;
-        if (tiles.has(m.participant_id)) tiles.get(m.participant_id).badge.hidden = !m.muted;
+        tiles.setMuted(m.participant_id, m.muted);
         break;
       case 'recording':
         document.getElementById('recording').hidden = m.state !== 'on';
@@ -237,7 +203,7 @@ export async function room(view, hearingId) {
         final('您已被移出本次庭审。/ You were removed from this hearing.', 'removed');
         break;
       case '_remote': {
-        const t = remoteTile(m.publisher);
+        const t = tiles.get(m.publisher);
         t.pc = m.pc;
         if (t.video.srcObject !== m.stream) t.video.srcObject = m.stream;
         break;
@@ -247,7 +213,7 @@ export async function room(view, hearingId) {
         if (m.state === 'closed' && m.code === 4001) final('您已在其他设备进入庭审 / You joined this hearing on another device.', 'elsewhere');
         else if (m.state === 'closed' && m.code === 4000) final('庭审已结束 / The hearing is closed.', 'closed');
         if (m.state === 'reconnecting') clear(banner, `网络中断，正在重连（第 ${m.attempt} 次）/ Connection lost, reconnecting (attempt ${m.attempt})…`);
-        if (m.state === 'up') for (const publisher of [...tiles.keys()]) dropTile(publisher);
+        if (m.state === 'up') tiles.dropAll();
         if (m.state === 'failed') showError(slot, m.error);
         break;
       case 'error':
@@ -266,7 +232,7 @@ export async function room(view, hearingId) {
       mine.video.srcObject = camera;
       client = new HearingClient(hearingId, { token: freshToken, on: onMessage });
       await client.connect();
-      statsTimer = setInterval(refreshStats, 1000);
+      statsTimer = setInterval(() => tiles.refreshStats(), 1000);
     } catch (error) {
       cleanup();
       if (error.code === 'presence_required') { clear(body, faceCheckCard(error, enterLobby)); return; }
